@@ -1,0 +1,16 @@
+import type { AuthStrategy } from './credential.js';
+
+export const QUERY_KEY_PARAM = 'api_key';
+
+/** `?api_key=<key>`. Discouraged: URLs end up in logs; Latchkey never logs it. */
+export const queryParamStrategy: AuthStrategy = {
+  name: 'query',
+  ambient: false,
+  extract(source) {
+    const value = source.queryParam(QUERY_KEY_PARAM);
+    if (value === undefined) return undefined;
+    if (Array.isArray(value))
+      return { type: 'unusable', source: `?${QUERY_KEY_PARAM} (given more than once)` };
+    return { type: 'key', method: 'QueryParamTokenAuth', value, source: `?${QUERY_KEY_PARAM}` };
+  },
+};

@@ -1,0 +1,240 @@
+import { createInterface } from 'node:readline/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { createApp } from '../app.js';
+import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { openStorage } from '../db/database.js';
+import { migrateToLatest } from '../db/migrator.js';
+import { ApiError } from '../errors/api-error.js';
+import { toKeyView } from '../keys/key.view.js';
+import { UserInputError } from '../users/user.service.js';
+import { VERSION } from '../version.js';
+import { serve } from './serve.js';
+
+export interface CliIo {
+  out: (line: string) => void;
+  err: (line: string) => void;
+  env: Record<string, string | undefined>;
+  interactive: boolean;
+}
+
+type Overrides = Partial<Record<keyof Config, string>>;
+
+function configFrom(io: CliIo, overrides: Overrides): Config {
+  return loadConfig(io.env, overrides);
+}
+
+const port = (v: string) => {
+  if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
+  return v;
+};
+
+async function withApp<T>(
+  config: Config,
+  run: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>,
+): Promise<T> {
+  const app = await createApp({ ...config, logLevel: 'warn' });
+  try {
+    return await run(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function ask(question: string, hidden = false): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
+  if (hidden) {
+    const write = (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput.bind(rl);
+    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) =>
+      write(s.startsWith(question) ? s : '');
+  }
+  try {
+    return (await rl.question(question)).trim();
+  } finally {
+    rl.close();
+    if (hidden) process.stdout.write('\n');
+  }
+}
+
+/** The `latchkey` command line. */
+export function buildCli(io: CliIo): Command {
+  const program = new Command('latchkey')
+    .description('Issue, verify and govern API credentials.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  program
+    .command('serve')
+    .description('Start the server (migrations are applied first).')
+    .option('--host <host>', 'address to listen on (LATCHKEY_HOST)')
+    .option('--port <port>', 'port to listen on (LATCHKEY_PORT)', port)
+    .option('--data-dir <dir>', 'data folder (LATCHKEY_DATA_DIR)')
+    .action(async (opts: { host?: string; port?: string; dataDir?: string }) => {
+      const overrides: Overrides = {};
+      if (opts.host !== undefined) overrides.host = opts.host;
+      if (opts.port !== undefined) overrides.port = opts.port;
+      if (opts.dataDir !== undefined) overrides.dataDir = opts.dataDir;
+      await serve(configFrom(io, overrides), io);
+    });
+
+  program
+    .command('migrate')
+    .description('Apply pending database migrations and exit.')
+    .action(async () => {
+      const config = configFrom(io, {});
+      const storage = await openStorage(config.database);
+      try {
+        const results = await migrateToLatest(storage.db as never);
+        io.out(
+          results.length ? results.map((r) => `applied ${r.migrationName}`).join('\n') : 'nothing to apply',
+        );
+      } finally {
+        await storage.close();
+      }
+    });
+
+  program
+    .command('createsuperuser')
+    .description('Create a superuser; asks for what is missing when run in a terminal.')
+    .option('--username <name>', 'username')
+    .option('--password <password>', 'password (prefer the prompt, or LATCHKEY_SUPERUSER_PASSWORD)')
+    .option('--no-input', 'never prompt; fail when something is missing')
+    .action(async (opts: { username?: string; password?: string; input: boolean }) => {
+      const config = configFrom(io, {});
+      const prompt = opts.input && io.interactive;
+      const username = opts.username ?? (prompt ? await ask('Username: ') : undefined);
+      const password =
+        opts.password ??
+        io.env.LATCHKEY_SUPERUSER_PASSWORD ??
+        (prompt ? await ask('Password: ', true) : undefined);
+      if (!username || !password) {
+        throw new UserInputError(
+          !username ? 'username' : 'password',
+          'is required (give --username and --password)',
+        );
+      }
+      await withApp(config, async (app) => {
+        const user = await app.services.users.create({ username, password, isSuperuser: true });
+        io.out(`created superuser ${user.username} (${user.id})`);
+      });
+    });
+
+  const users = program.command('users').description('Manage users.');
+  for (const [name, active] of [
+    ['activate', true],
+    ['deactivate', false],
+  ] as const) {
+    users
+      .command(`${name} <username>`)
+      .description(
+        active
+          ? 'Let a user sign in and use their keys again.'
+          : 'Stop a user at once: their sessions end and keys stop working.',
+      )
+      .action(async (username: string) => {
+        await withApp(configFrom(io, {}), async (app) => {
+          const user = await app.services.users.users.findByUsername(username);
+          if (!user) throw new UserInputError('username', `"${username}" does not exist`);
+          await app.services.users.setActive(user.id, active);
+          io.out(`${name}d ${username}`);
+        });
+      });
+  }
+
+  const token = program.command('token').description("Manage a user's API keys.");
+  token
+    .command('create')
+    .description('Create an API key for a user and print it once.')
+    .requiredOption('--user <username>', 'owner of the key')
+    .requiredOption('--name <name>', 'name of the key')
+    .option('--read-only', 'allow only GET, HEAD and OPTIONS')
+    .option('--expires-at <date-time>', 'when the key stops working (RFC 3339)')
+    .addOption(new Option('--key <key>', 'supply the key yourself (at least 32 characters)'))
+    .action(
+      async (opts: { user: string; name: string; readOnly?: boolean; expiresAt?: string; key?: string }) => {
+        await withApp(configFrom(io, {}), async (app) => {
+          const owner = await app.services.users.users.findByUsername(opts.user);
+          if (!owner) throw new UserInputError('username', `"${opts.user}" does not exist`);
+          if (opts.name.length < 1 || opts.name.length > 100)
+            throw new ApiError('VALIDATION_FAILED', 'name: 1 to 100 characters');
+          const { row, plaintext } = await app.services.keys.create(
+            owner,
+            { name: opts.name, key: opts.key, write_enabled: !opts.readOnly, expires_at: opts.expiresAt },
+            'cli',
+          );
+          io.out(`created key ${row.id} for ${owner.username}; it is shown this once:`);
+          io.out(plaintext);
+        });
+      },
+    );
+  token
+    .command('list')
+    .description('List API keys (never their secrets).')
+    .option('--user <username>', 'only this user')
+    .action(async (opts: { user?: string }) => {
+      await withApp(configFrom(io, {}), async (app) => {
+        const all = opts.user
+          ? [await app.services.users.users.findByUsername(opts.user)]
+          : await app.services.users.users.list();
+        if (opts.user && !all[0]) throw new UserInputError('username', `"${opts.user}" does not exist`);
+        io.out(['ID', 'USER', 'NAME', 'START', 'ACTIVE', 'WRITE', 'EXPIRES'].join('\t'));
+        for (const user of all) {
+          if (!user) continue;
+          const { rows } = await app.services.keys.keys.listOwned(user.id, { limit: 10_000, offset: 0 });
+          for (const key of rows.map(toKeyView)) {
+            io.out(
+              [
+                key.id,
+                user.username,
+                key.name,
+                key.start,
+                key.is_active,
+                key.write_enabled,
+                key.expires_at ?? 'never',
+              ].join('\t'),
+            );
+          }
+        }
+      });
+    });
+  token
+    .command('revoke <id>')
+    .description('Delete an API key; it stops working at once.')
+    .action(async (id: string) => {
+      await withApp(configFrom(io, {}), async (app) => {
+        const row = await app.services.storage.db
+          .selectFrom('api_keys')
+          .select(['id', 'user_id'])
+          .where('id', '=', id)
+          .executeTakeFirst();
+        if (!row) throw new ApiError('KEY_NOT_FOUND', `No key with id ${id}.`);
+        await app.services.storage.db.deleteFrom('api_keys').where('id', '=', id).execute();
+        io.out(`revoked ${id}`);
+      });
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  try {
+    await buildCli(io).parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help')
+      return 0;
+    if (typeof code === 'string' && code.startsWith('commander.')) return 2;
+    if (err instanceof ConfigError) {
+      io.err(err.message);
+      return 2;
+    }
+    if (err instanceof UserInputError || err instanceof ApiError) {
+      io.err(`error: ${err.message}`);
+      return 1;
+    }
+    io.err(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return 1;
+  }
+}

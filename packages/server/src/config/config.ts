@@ -1,0 +1,336 @@
+import path from 'node:path';
+
+/** The authentication methods an operator can switch on or off. */
+export const AUTH_METHOD_SWITCHES = ['header', 'bearer', 'token', 'query', 'basic', 'session'] as const;
+export type AuthMethodSwitch = (typeof AUTH_METHOD_SWITCHES)[number];
+
+export type DatabaseConfig =
+  | { kind: 'sqlite'; file: string }
+  | { kind: 'postgres'; url: string; schema: string };
+
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  database: DatabaseConfig;
+  adminUsername: string | undefined;
+  adminPassword: string | undefined;
+  keyPrefix: string;
+  keyPepper: string | undefined;
+  jwtSecret: string | undefined;
+  authMethods: AuthMethodSwitch[];
+  apiKeyHeaders: string[];
+  superuserOnly: boolean;
+  jwtTtlSeconds: number;
+  apiTokenTtlDays: number;
+  cookieSecure: boolean;
+  passwordMinLength: number;
+  maxBodyBytes: number;
+  usageFlushMs: number;
+  logLevel: string;
+}
+
+type Parser<T> = (raw: string) => T;
+
+export interface ConfigEntry<K extends keyof Config = keyof Config> {
+  key: K;
+  env: string;
+  flag?: string;
+  description: string;
+  /** The default as an operator would write it; undefined when there is none. */
+  default: string | undefined;
+  parse: Parser<Config[K]>;
+}
+
+class BadValue extends Error {}
+
+const integer =
+  (min: number, max: number): Parser<number> =>
+  (raw) => {
+    if (!/^-?\d+$/.test(raw.trim())) throw new BadValue(`must be a whole number, got "${raw}"`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new BadValue(`must be between ${min} and ${max}, got ${n}`);
+    return n;
+  };
+
+const boolean: Parser<boolean> = (raw) => {
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new BadValue(`must be true or false, got "${raw}"`);
+};
+
+const optionalSecret =
+  (what: string): Parser<string | undefined> =>
+  (raw) => {
+    if (raw === '') return undefined;
+    if (raw.length < 32) throw new BadValue(`${what} must be at least 32 characters`);
+    return raw;
+  };
+
+const list = (raw: string) =>
+  raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
+
+function parseDatabaseUrl(raw: string, dataDir: string, schema: string): DatabaseConfig {
+  if (raw === '') return { kind: 'sqlite', file: path.join(dataDir, 'latchkey.db') };
+  if (/^postgres(ql)?:\/\//.test(raw)) {
+    try {
+      new URL(raw);
+    } catch {
+      throw new BadValue('is not a valid postgres:// URL');
+    }
+    return { kind: 'postgres', url: raw, schema };
+  }
+  if (raw.startsWith('sqlite:')) {
+    const file = raw.slice('sqlite:'.length);
+    if (!file) throw new BadValue('sqlite: needs a file name, or :memory:');
+    return { kind: 'sqlite', file };
+  }
+  throw new BadValue('must start with postgres://, postgresql:// or sqlite:');
+}
+
+/**
+ * Every setting, with its variable, default and meaning. The configuration reference in
+ * docs/ is generated from this list.
+ */
+export const CONFIG_ENTRIES: ConfigEntry[] = [
+  {
+    key: 'host',
+    env: 'LATCHKEY_HOST',
+    flag: '--host',
+    description: 'Address to listen on.',
+    default: '127.0.0.1',
+    parse: (raw) => {
+      if (!raw.trim()) throw new BadValue('must not be empty');
+      return raw.trim();
+    },
+  },
+  {
+    key: 'port',
+    env: 'LATCHKEY_PORT',
+    flag: '--port',
+    description: 'TCP port to listen on (0 picks a free one).',
+    default: '8800',
+    parse: integer(0, 65535),
+  },
+  {
+    key: 'dataDir',
+    env: 'LATCHKEY_DATA_DIR',
+    flag: '--data-dir',
+    description: 'Folder for the SQLite database and the generated secrets.',
+    default: './data',
+    parse: (raw) => path.resolve(raw),
+  },
+  {
+    key: 'adminUsername',
+    env: 'LATCHKEY_ADMIN_USERNAME',
+    description: 'With LATCHKEY_ADMIN_PASSWORD: the superuser created on first start when no user exists.',
+    default: undefined,
+    parse: (raw) => {
+      if (raw === '') return undefined;
+      if (!/^[\w.@+-]{1,150}$/.test(raw))
+        throw new BadValue('may hold only letters, digits and . @ + - _ (at most 150)');
+      return raw;
+    },
+  },
+  {
+    key: 'adminPassword',
+    env: 'LATCHKEY_ADMIN_PASSWORD',
+    description: 'The password of that first superuser.',
+    default: undefined,
+    parse: (raw) => (raw === '' ? undefined : raw),
+  },
+  {
+    key: 'keyPrefix',
+    env: 'LATCHKEY_KEY_PREFIX',
+    description: 'Prefix of generated keys: lowercase letters and digits ending in "_".',
+    default: 'lk_',
+    parse: (raw) => {
+      if (!/^[a-z][a-z0-9]{0,15}_$/.test(raw))
+        throw new BadValue('must be 2 to 17 lowercase letters or digits ending in "_", like lk_');
+      return raw;
+    },
+  },
+  {
+    key: 'keyPepper',
+    env: 'LATCHKEY_KEY_PEPPER',
+    description:
+      'Secret for the keyed hashes of keys (at least 32 characters). Generated into the data folder when not set; set it on every instance when several share a database.',
+    default: undefined,
+    parse: optionalSecret('the pepper'),
+  },
+  {
+    key: 'jwtSecret',
+    env: 'LATCHKEY_JWT_SECRET',
+    description:
+      'Secret that signs login JWTs and seals get_api_token tokens (at least 32 characters). Generated into the data folder when not set.',
+    default: undefined,
+    parse: optionalSecret('the JWT secret'),
+  },
+  {
+    key: 'authMethods',
+    env: 'LATCHKEY_AUTH_METHODS',
+    description: `Authentication methods to accept, comma separated, from: ${AUTH_METHOD_SWITCHES.join(', ')}.`,
+    default: AUTH_METHOD_SWITCHES.join(','),
+    parse: (raw) => {
+      const items = list(raw);
+      const bad = items.filter((i) => !(AUTH_METHOD_SWITCHES as readonly string[]).includes(i));
+      if (bad.length) throw new BadValue(`unknown method(s) ${bad.join(', ')}`);
+      return [...new Set(items)] as AuthMethodSwitch[];
+    },
+  },
+  {
+    key: 'apiKeyHeaders',
+    env: 'LATCHKEY_API_KEY_HEADERS',
+    description:
+      'Header names that carry an API key, comma separated (for example X-API-Key,X-ArchiveBox-API-Key).',
+    default: 'X-API-Key',
+    parse: (raw) => {
+      const items = list(raw);
+      if (!items.length) throw new BadValue('must name at least one header');
+      const bad = items.filter((h) => !HEADER_NAME.test(h) || /^(authorization|cookie)$/i.test(h));
+      if (bad.length) throw new BadValue(`not usable as an API key header: ${bad.join(', ')}`);
+      return items;
+    },
+  },
+  {
+    key: 'superuserOnly',
+    env: 'LATCHKEY_SUPERUSER_ONLY',
+    description: 'Only superusers may use the API (ArchiveBox behaviour).',
+    default: 'false',
+    parse: boolean,
+  },
+  {
+    key: 'jwtTtlSeconds',
+    env: 'LATCHKEY_JWT_TTL_S',
+    description: 'Lifetime of a login (JWT and session cookie) in seconds.',
+    default: String(7 * 24 * 3600),
+    parse: integer(60, 365 * 24 * 3600),
+  },
+  {
+    key: 'apiTokenTtlDays',
+    env: 'LATCHKEY_API_TOKEN_TTL_DAYS',
+    description: 'Lifetime in days of tokens issued by POST /api/v1/auth/get_api_token.',
+    default: '30',
+    parse: integer(1, 3650),
+  },
+  {
+    key: 'cookieSecure',
+    env: 'LATCHKEY_COOKIE_SECURE',
+    description: 'Always mark the session cookie Secure (it is whenever the request came over HTTPS).',
+    default: 'false',
+    parse: boolean,
+  },
+  {
+    key: 'passwordMinLength',
+    env: 'LATCHKEY_PASSWORD_MIN_LENGTH',
+    description: 'Minimum length of a new password.',
+    default: '10',
+    parse: integer(8, 128),
+  },
+  {
+    key: 'maxBodyBytes',
+    env: 'LATCHKEY_MAX_BODY_BYTES',
+    description: 'Largest accepted request body, in bytes.',
+    default: '65536',
+    parse: integer(1024, 10 * 1024 * 1024),
+  },
+  {
+    key: 'usageFlushMs',
+    env: 'LATCHKEY_USAGE_FLUSH_MS',
+    description: 'How often the buffered last-used time and address of keys are written, in milliseconds.',
+    default: '5000',
+    parse: integer(100, 600_000),
+  },
+  {
+    key: 'logLevel',
+    env: 'LATCHKEY_LOG_LEVEL',
+    description: 'Log level: fatal, error, warn, info, debug, trace or silent.',
+    default: 'info',
+    parse: (raw) => {
+      if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw))
+        throw new BadValue('must be one of fatal, error, warn, info, debug, trace, silent');
+      return raw;
+    },
+  },
+];
+
+const DATABASE_URL_ENTRY = {
+  env: 'LATCHKEY_DATABASE_URL',
+  description:
+    'postgres://… to use Postgres; sqlite:FILE for another SQLite file. Default: latchkey.db in the data folder.',
+  default: undefined,
+};
+const DATABASE_SCHEMA_ENTRY = {
+  env: 'LATCHKEY_DATABASE_SCHEMA',
+  description: 'Postgres schema to keep the tables in (created if missing).',
+  default: 'public',
+};
+
+/** The database variables, which are read together; listed for the configuration reference. */
+export const DATABASE_ENTRIES = [DATABASE_URL_ENTRY, DATABASE_SCHEMA_ENTRY];
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/**
+ * Reads the configuration from `LATCHKEY_*` variables, with `overrides` (from flags or
+ * from code) taking precedence. Every bad value is reported at once.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  overrides: Partial<Record<keyof Config, string>> = {},
+): Config {
+  const problems: string[] = [];
+  const out: Record<string, unknown> = {};
+  for (const entry of CONFIG_ENTRIES) {
+    const raw = overrides[entry.key] ?? env[entry.env] ?? entry.default;
+    if (raw === undefined) {
+      out[entry.key] = undefined;
+      continue;
+    }
+    try {
+      out[entry.key] = entry.parse(raw);
+    } catch (err) {
+      const source = overrides[entry.key] !== undefined ? (entry.flag ?? entry.key) : entry.env;
+      problems.push(`${source}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const schema = env[DATABASE_SCHEMA_ENTRY.env] || DATABASE_SCHEMA_ENTRY.default;
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+    problems.push(`${DATABASE_SCHEMA_ENTRY.env}: must be a lowercase identifier, got "${schema}"`);
+  }
+  try {
+    out.database = parseDatabaseUrl(
+      env[DATABASE_URL_ENTRY.env] ?? '',
+      (out.dataDir as string | undefined) ?? path.resolve('./data'),
+      schema,
+    );
+  } catch (err) {
+    problems.push(`${DATABASE_URL_ENTRY.env}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  if ((out.adminUsername === undefined) !== (out.adminPassword === undefined)) {
+    problems.push('LATCHKEY_ADMIN_USERNAME and LATCHKEY_ADMIN_PASSWORD must be set together');
+  }
+  if (
+    typeof out.adminPassword === 'string' &&
+    typeof out.passwordMinLength === 'number' &&
+    out.adminPassword.length < out.passwordMinLength
+  ) {
+    problems.push(`LATCHKEY_ADMIN_PASSWORD: must be at least ${out.passwordMinLength} characters`);
+  }
+  if (Array.isArray(out.authMethods) && out.authMethods.length === 0) {
+    problems.push('LATCHKEY_AUTH_METHODS: at least one method must stay enabled');
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return out as unknown as Config;
+}

@@ -1,0 +1,9 @@
+import type { ApiKeyTable } from '../keys/key.table.js';
+import type { SessionTable } from '../sessions/session.table.js';
+import type { UserTable } from '../users/user.table.js';
+
+export interface Database {
+  users: UserTable;
+  api_keys: ApiKeyTable;
+  sessions: SessionTable;
+}

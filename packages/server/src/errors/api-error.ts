@@ -1,0 +1,57 @@
+import { ERROR_CODES, type ErrorCode } from './error-codes.js';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/**
+ * The one error class of the API. Thrown anywhere; turned into an
+ * application/problem+json response by the problem middleware.
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly errors: FieldError[] | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail);
+    this.name = 'ApiError';
+    this.status = ERROR_CODES[code].status;
+    this.errors = options.errors;
+    this.headers = options.headers ?? {};
+  }
+
+  /** A validation problem naming one field. */
+  static field(field: string, message: string, code: ErrorCode = 'VALIDATION_FAILED'): ApiError {
+    return new ApiError(code, `${field}: ${message}`, { errors: [{ field, message }] });
+  }
+}
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: ErrorCode;
+  detail: string;
+  instance?: string;
+  errors?: FieldError[];
+}
+
+/** The RFC 9457 body for an error; `type` points at the code's page in the docs. */
+export function toProblem(error: ApiError, instance?: string): Problem {
+  const problem: Problem = {
+    type: `/docs/errors/${error.code}`,
+    title: ERROR_CODES[error.code].title,
+    status: error.status,
+    code: error.code,
+    detail: error.detail,
+  };
+  if (instance) problem.instance = instance;
+  if (error.errors?.length) problem.errors = error.errors;
+  return problem;
+}

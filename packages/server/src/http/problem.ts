@@ -1,0 +1,45 @@
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { ApiError, toProblem } from '../errors/api-error.js';
+
+function fromHttpError(err: { status?: number; type?: string; message?: string }): ApiError | undefined {
+  switch (err.status) {
+    case 413:
+      return new ApiError('PAYLOAD_TOO_LARGE', 'The request body is larger than the server accepts.');
+    case 415:
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json in UTF-8.');
+    case 400:
+      if (err.type === 'entity.parse.failed' || /json/i.test(err.message ?? '')) {
+        return ApiError.field('body', 'is not valid JSON', 'MALFORMED_JSON');
+      }
+      return new ApiError('VALIDATION_FAILED', 'The request could not be read.');
+    default:
+      return undefined;
+  }
+}
+
+/** Turns every error into an application/problem+json response; nothing else answers errors. */
+export function problemMiddleware(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      let error: ApiError;
+      if (err instanceof ApiError) {
+        error = err;
+      } else {
+        const known = fromHttpError(err as { status?: number });
+        if (known) {
+          error = known;
+        } else {
+          logger.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+          error = new ApiError('INTERNAL_ERROR', 'The server failed to answer this request.');
+        }
+      }
+      ctx.status = error.status;
+      for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
+      ctx.body = toProblem(error, ctx.path);
+      ctx.type = 'application/problem+json';
+    }
+  };
+}

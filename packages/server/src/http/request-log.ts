@@ -1,0 +1,24 @@
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+
+/** One log line per request: never the query string (it may hold ?api_key=) nor a header. */
+export function requestLog(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      logger.info(
+        {
+          method: ctx.method,
+          path: ctx.path,
+          status: ctx.status,
+          ms: Math.round((performance.now() - started) * 10) / 10,
+          ip: ctx.request.socket.remoteAddress,
+          user: ctx.state.userId,
+        },
+        'request',
+      );
+    }
+  };
+}

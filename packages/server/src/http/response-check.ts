@@ -1,0 +1,42 @@
+import type { Middleware } from 'koa';
+import type { OpenAPIBackend, Operation } from 'openapi-backend';
+import { ApiError, toProblem } from '../errors/api-error.js';
+
+/**
+ * Checks every response against the contract (status, body and declared headers) and
+ * turns a mismatch into a 500 naming it. Switched on in tests, so that a response that
+ * drifts from openapi.yaml fails the suite.
+ */
+export function responseContractCheck(api: OpenAPIBackend): Middleware {
+  return async (ctx, next) => {
+    await next();
+    const operation = ctx.state.operation as Operation | undefined;
+    if (!operation) return;
+    const problems: string[] = [];
+    const declared = Object.keys(operation.responses ?? {});
+    if (!declared.includes(String(ctx.status))) {
+      problems.push(`status ${ctx.status} is not declared (declared: ${declared.join(', ')})`);
+    } else {
+      const body = ctx.body === undefined || ctx.body === null ? undefined : ctx.body;
+      const result = api.validateResponse(body, operation, ctx.status);
+      if (!result.valid) problems.push(`body: ${JSON.stringify(result.errors)}`);
+      const headers = Object.fromEntries(
+        Object.entries(ctx.response.headers).map(([k, v]) => [
+          k.toLowerCase(),
+          Array.isArray(v) ? v.join(', ') : String(v),
+        ]),
+      );
+      const headerResult = api.validateResponseHeaders(headers, operation, { statusCode: ctx.status });
+      if (!headerResult.valid) problems.push(`headers: ${JSON.stringify(headerResult.errors)}`);
+    }
+    if (problems.length) {
+      const error = new ApiError(
+        'RESPONSE_CONTRACT_VIOLATION',
+        `${operation.operationId} answered ${ctx.status} outside the contract: ${problems.join('; ')}`,
+      );
+      ctx.status = error.status;
+      ctx.body = toProblem(error, ctx.path);
+      ctx.type = 'application/problem+json';
+    }
+  };
+}

@@ -1,0 +1,145 @@
+import type { Middleware } from 'koa';
+import type { Request as ContractRequest, OpenAPIBackend, Operation } from 'openapi-backend';
+import { Authenticator } from '../auth/authenticator.js';
+import type { CredentialSource, Principal } from '../auth/credential.js';
+import { QUERY_KEY_PARAM } from '../auth/query-param.js';
+import type { Config } from '../config/config.js';
+import { ApiError, type FieldError } from '../errors/api-error.js';
+import type { Handler } from '../handlers/handler.js';
+import type { Services } from '../services.js';
+
+interface AjvError {
+  instancePath: string;
+  keyword: string;
+  message?: string;
+  params?: Record<string, unknown>;
+}
+
+/** Names the field at fault: `body.name`, `query.limit`, `path.key_id`. */
+export function fieldErrors(errors: AjvError[]): FieldError[] {
+  const out: FieldError[] = [];
+  for (const e of errors) {
+    if (e.keyword === 'if' || e.keyword === 'allOf') continue;
+    const parts = e.instancePath.split('/').filter(Boolean);
+    const where = parts[0] === 'requestBody' ? 'body' : (parts[0] ?? 'body');
+    let path = [where, ...parts.slice(1)]
+      .map((p, i) => (i > 0 && /^\d+$/.test(p) ? `[${p}]` : p))
+      .join('.')
+      .replace(/\.\[/g, '[');
+    let message = e.message ?? 'is invalid';
+    if (e.keyword === 'required' && typeof e.params?.missingProperty === 'string') {
+      const missing = e.params.missingProperty;
+      path = missing === 'requestBody' ? 'body' : `${path}.${missing}`;
+      message = 'is required';
+    } else if (e.keyword === 'additionalProperties' && typeof e.params?.additionalProperty === 'string') {
+      path = `${path}.${e.params.additionalProperty}`;
+      message = 'is not an accepted field';
+    }
+    if (!out.some((o) => o.field === path && o.message === message)) out.push({ field: path, message });
+  }
+  return out;
+}
+
+function credentialSource(ctx: Parameters<Middleware>[0]): CredentialSource {
+  return {
+    header: (name) => {
+      const v = ctx.headers[name.toLowerCase()];
+      return Array.isArray(v) ? v.join(', ') : v;
+    },
+    queryParam: (name) => ctx.query[name],
+    cookie: (name) => ctx.cookies.get(name),
+  };
+}
+
+function clientIp(ctx: Parameters<Middleware>[0]): string {
+  const ip = ctx.request.socket.remoteAddress ?? '';
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
+}
+
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json$/i;
+
+/**
+ * Routes a request through the contract: match the operation, authenticate when its
+ * security asks for it, validate the request, then call the handler for its operationId.
+ */
+export function contractRouter(
+  api: OpenAPIBackend,
+  handlers: Record<string, Handler>,
+  services: Services,
+  config: Config,
+): Middleware {
+  return async (ctx) => {
+    const query = { ...ctx.query };
+    delete query[QUERY_KEY_PARAM];
+    const request: ContractRequest = {
+      method: ctx.method,
+      path: ctx.path,
+      headers: ctx.headers as ContractRequest['headers'],
+      query: query as ContractRequest['query'],
+      body: ctx.request.body,
+    };
+    const operation = api.matchOperation(request) as Operation | undefined;
+    if (!operation) {
+      const pathExists = ['get', 'post', 'put', 'patch', 'delete'].some((method) =>
+        api.matchOperation({ ...request, method }),
+      );
+      if (pathExists)
+        throw new ApiError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}.`);
+      throw new ApiError('NOT_FOUND', `Nothing is at ${ctx.method} ${ctx.path}.`);
+    }
+    ctx.state.operation = operation;
+
+    const security = operation.security ?? (api.definition.security as unknown[] | undefined) ?? [];
+    let principal: Principal | undefined;
+    if (security.length > 0) {
+      principal = await services.authenticator.authenticate({
+        method: ctx.method,
+        clientIp: clientIp(ctx),
+        source: credentialSource(ctx),
+      });
+      ctx.set(Authenticator.headers(principal));
+      ctx.state.userId = principal.user.id;
+      if (principal.method === 'QueryParamTokenAuth') ctx.set('Cache-Control', 'private, no-store');
+    } else if (ctx.query[QUERY_KEY_PARAM] !== undefined) {
+      throw ApiError.field(
+        `query.${QUERY_KEY_PARAM}`,
+        'is not accepted by this operation, which needs no credential',
+      );
+    }
+
+    if (operation.requestBody && ctx.request.length) {
+      const type = (ctx.request.type || '').toLowerCase();
+      if (!JSON_TYPE.test(type)) {
+        throw new ApiError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          `Send the body as application/json, not ${type || 'without a Content-Type'}.`,
+        );
+      }
+    }
+    const validation = api.validateRequest(request, operation);
+    if (!validation.valid) {
+      const errors = fieldErrors((validation.errors ?? []) as AjvError[]);
+      throw new ApiError('VALIDATION_FAILED', errors.map((e) => `${e.field}: ${e.message}`).join('; '), {
+        errors,
+      });
+    }
+
+    const handler = handlers[operation.operationId as string];
+    if (!handler) throw new ApiError('NOT_FOUND', `Nothing is at ${ctx.method} ${ctx.path}.`);
+    const result = await handler({
+      koa: ctx,
+      principal,
+      params: (validation.coerced.params ?? request.params ?? {}) as Record<string, string>,
+      query: (validation.coerced.query ?? {}) as Record<string, unknown>,
+      body: request.body,
+      services,
+      config,
+    });
+    ctx.status = result.status;
+    if (result.headers) ctx.set(result.headers);
+    if (result.body !== undefined) {
+      ctx.body = result.body;
+      if (result.contentType) ctx.type = result.contentType;
+    }
+  };
+}

@@ -1,0 +1,279 @@
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { isoNow, isUniqueViolation } from '../db/database.js';
+import type { Database } from '../db/database.types.js';
+import { ApiError } from '../errors/api-error.js';
+import { seal, unseal } from '../secrets/seal.js';
+import type { Secrets } from '../secrets/secrets.js';
+import type { UserRow } from '../users/user.table.js';
+import { checkKey, type KeyCheck, normaliseIpRule } from './key.check.js';
+import { generateKey, inspectKey, keyStart } from './key.format.js';
+import { digestSecret } from './key.hash.js';
+import { KeyRepository, type KeyWithOwner } from './key.repository.js';
+import type { ApiKeyRow, KeyOrigin } from './key.table.js';
+import { UsageBuffer } from './usage-buffer.js';
+
+export const MAX_GRACE_SECONDS = 86_400;
+
+export interface KeyInput {
+  name: string;
+  key?: string | undefined;
+  write_enabled?: boolean | undefined;
+  expires_at?: string | null | undefined;
+  allowed_ips?: string[] | undefined;
+}
+
+export interface KeyPatch {
+  name?: string;
+  write_enabled?: boolean;
+  expires_at?: string;
+  allowed_ips?: string[];
+}
+
+export type VerifyResult =
+  | { ok: true; key: ApiKeyRow; user: UserRow }
+  | { ok: false; reason: 'INVALID_FORMAT' | 'NOT_FOUND' | Exclude<KeyCheck, 'VALID'> };
+
+function futureInstant(field: string, value: string, now: Date): string {
+  const at = new Date(value);
+  if (Number.isNaN(at.getTime())) throw ApiError.field(field, 'must be an RFC 3339 date-time');
+  if (at <= now) throw ApiError.field(field, 'must be in the future');
+  return at.toISOString();
+}
+
+function normaliseIpRules(field: string, rules: string[]): string[] {
+  const out: string[] = [];
+  rules.forEach((rule, i) => {
+    const normal = normaliseIpRule(rule);
+    if (!normal) throw ApiError.field(`${field}[${i}]`, `"${rule}" is not an IP address or CIDR range`);
+    if (!out.includes(normal)) out.push(normal);
+  });
+  return out;
+}
+
+export class KeyService {
+  readonly keys: KeyRepository;
+  readonly usage: UsageBuffer;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly secrets: Secrets,
+    private readonly prefix: string,
+    onUsageError: (error: unknown) => void,
+  ) {
+    this.keys = new KeyRepository(db);
+    this.usage = new UsageBuffer((entries) => this.keys.recordUsage(entries), onUsageError);
+  }
+
+  digest(value: string): string {
+    return digestSecret(this.secrets.pepper, value);
+  }
+
+  /**
+   * Finds the key a request presented. A malformed key or one whose checksum fails is
+   * refused before any database read.
+   */
+  async verify(value: string, now: Date = new Date()): Promise<VerifyResult> {
+    if (inspectKey(value, this.prefix).kind === 'invalid') return { ok: false, reason: 'INVALID_FORMAT' };
+    const found: KeyWithOwner | undefined = await this.keys.findByDigest(this.digest(value));
+    if (!found) return { ok: false, reason: 'NOT_FOUND' };
+    const check = checkKey({ ...found.key, user_is_active: found.user.is_active }, now);
+    if (check !== 'VALID') return { ok: false, reason: check };
+    return { ok: true, key: found.key, user: found.user };
+  }
+
+  /** Creates a key for `owner` and returns the stored row with the plaintext, shown once. */
+  async create(
+    owner: UserRow,
+    input: KeyInput,
+    via: KeyOrigin,
+    extra: { rotatedFromId?: string; sealIt?: boolean; now?: Date } = {},
+  ): Promise<{ row: ApiKeyRow; plaintext: string }> {
+    const now = extra.now ?? new Date();
+    let plaintext: string;
+    if (input.key !== undefined) {
+      const shape = inspectKey(input.key, this.prefix);
+      if (shape.kind === 'invalid') {
+        const why =
+          shape.reason === 'bad_checksum' || shape.reason === 'bad_format'
+            ? `starts with "${this.prefix}" but is not a well-formed ${this.prefix} key (wrong length or checksum)`
+            : shape.reason === 'too_short'
+              ? 'must be at least 32 characters'
+              : shape.reason === 'too_long'
+                ? 'must be at most 256 characters'
+                : 'may hold only letters, digits and _ . ~ + / = -';
+        throw ApiError.field('body.key', why);
+      }
+      plaintext = input.key;
+    } else {
+      plaintext = generateKey(this.prefix);
+    }
+    const nowIso = isoNow(now);
+    const row: ApiKeyRow = {
+      id: randomUUID(),
+      user_id: owner.id,
+      name: input.name,
+      start: keyStart(plaintext, this.prefix),
+      digest: this.digest(plaintext),
+      pepper_id: this.secrets.pepperId,
+      write_enabled: input.write_enabled === false ? 0 : 1,
+      is_active: 1,
+      expires_at:
+        input.expires_at === undefined || input.expires_at === null
+          ? null
+          : futureInstant('body.expires_at', input.expires_at, now),
+      allowed_ips: JSON.stringify(normaliseIpRules('body.allowed_ips', input.allowed_ips ?? [])),
+      created_at: nowIso,
+      updated_at: nowIso,
+      last_used_at: null,
+      last_used_ip: null,
+      created_via: via,
+      rotated_from_id: extra.rotatedFromId ?? null,
+      sealed_key: extra.sealIt ? seal(this.secrets.sealKey, plaintext) : null,
+    };
+    try {
+      await this.keys.insert(row);
+    } catch (err) {
+      if (isUniqueViolation(err))
+        throw new ApiError('KEY_ALREADY_EXISTS', 'A key with this value already exists.');
+      throw err;
+    }
+    return { row, plaintext };
+  }
+
+  async getOwned(owner: UserRow, id: string): Promise<ApiKeyRow> {
+    const row = await this.keys.findOwned(owner.id, id);
+    if (!row) throw new ApiError('KEY_NOT_FOUND', `No key with id ${id}.`);
+    return row;
+  }
+
+  /** Renames a key and narrows its security fields; anything that would widen it is refused. */
+  async update(owner: UserRow, id: string, patch: KeyPatch, now: Date = new Date()): Promise<ApiKeyRow> {
+    const row = await this.getOwned(owner, id);
+    const next: Partial<ApiKeyRow> = {};
+    if (patch.name !== undefined) next.name = patch.name;
+    if (patch.write_enabled !== undefined) {
+      if (patch.write_enabled && !row.write_enabled) {
+        throw ApiError.field(
+          'body.write_enabled',
+          'a read-only key cannot be made writable; create a new key',
+          'CANNOT_WIDEN',
+        );
+      }
+      next.write_enabled = patch.write_enabled ? 1 : 0;
+    }
+    if (patch.expires_at !== undefined) {
+      const at = futureInstant('body.expires_at', patch.expires_at, now);
+      if (row.expires_at !== null && at > row.expires_at) {
+        throw ApiError.field(
+          'body.expires_at',
+          `can only move earlier than ${row.expires_at}`,
+          'CANNOT_WIDEN',
+        );
+      }
+      next.expires_at = at;
+    }
+    if (patch.allowed_ips !== undefined) {
+      const rules = normaliseIpRules('body.allowed_ips', patch.allowed_ips);
+      const current = JSON.parse(row.allowed_ips) as string[];
+      const added = current.length ? rules.filter((r) => !current.includes(r)) : [];
+      if (added.length) {
+        throw ApiError.field(
+          'body.allowed_ips',
+          `can only remove entries from ${JSON.stringify(current)}; ${added.join(', ')} would widen the key`,
+          'CANNOT_WIDEN',
+        );
+      }
+      next.allowed_ips = JSON.stringify(rules);
+    }
+    next.updated_at = isoNow(now);
+    await this.keys.update(row.id, next);
+    return { ...row, ...next };
+  }
+
+  async setActive(owner: UserRow, id: string, active: boolean): Promise<ApiKeyRow> {
+    const row = await this.getOwned(owner, id);
+    if (Boolean(row.is_active) === active) return row;
+    const next = { is_active: active ? 1 : 0, updated_at: isoNow() };
+    await this.keys.update(row.id, next);
+    return { ...row, ...next };
+  }
+
+  async delete(owner: UserRow, id: string): Promise<void> {
+    const row = await this.getOwned(owner, id);
+    await this.keys.delete(row.id);
+  }
+
+  /**
+   * Replaces a key: the new one inherits the name and security fields, the old one keeps
+   * working for `graceSeconds` and then expires.
+   */
+  async rotate(
+    owner: UserRow,
+    id: string,
+    graceSeconds: number,
+    now: Date = new Date(),
+  ): Promise<{ row: ApiKeyRow; plaintext: string }> {
+    const old = await this.getOwned(owner, id);
+    const state = checkKey({ ...old, user_is_active: owner.is_active }, now);
+    if (state !== 'VALID') {
+      throw new ApiError(
+        'KEY_NOT_ROTATABLE',
+        `Key ${id} is ${state === 'EXPIRED' ? 'expired' : 'deactivated'}; only an active, unexpired key can be rotated.`,
+      );
+    }
+    const graceEnd = new Date(now.getTime() + graceSeconds * 1000).toISOString();
+    const oldExpiry = old.expires_at !== null && old.expires_at < graceEnd ? old.expires_at : graceEnd;
+    return this.db.transaction().execute(async (trx) => {
+      const inTrx = new KeyService(trx, this.secrets, this.prefix, () => {});
+      // The new key inherits the old key's own expiry, which the check above put in the future.
+      const created = await inTrx.create(
+        owner,
+        {
+          name: old.name,
+          write_enabled: Boolean(old.write_enabled),
+          expires_at: old.expires_at,
+          allowed_ips: JSON.parse(old.allowed_ips) as string[],
+        },
+        'rotation',
+        { rotatedFromId: old.id, now },
+      );
+      await trx
+        .updateTable('api_keys')
+        .set({ expires_at: oldExpiry, updated_at: isoNow(now) })
+        .where('id', '=', old.id)
+        .execute();
+      return created;
+    });
+  }
+
+  /** get_api_token: the newest still-valid token this endpoint issued, or a new one. */
+  async issueToken(
+    owner: UserRow,
+    ttlDays: number,
+    now: Date = new Date(),
+  ): Promise<{ row: ApiKeyRow; plaintext: string }> {
+    const existing = await this.keys.newestIssuedToken(owner.id, isoNow(now));
+    if (existing?.sealed_key) {
+      const plaintext = unseal(this.secrets.sealKey, existing.sealed_key);
+      // A token sealed under a replaced secret cannot be returned; a new one is issued.
+      if (plaintext !== undefined && this.digest(plaintext) === existing.digest)
+        return { row: existing, plaintext };
+    }
+    if (!owner.can_create_tokens) {
+      throw new ApiError(
+        'KEY_CREATION_NOT_ALLOWED',
+        'Valid credentials, but this user may not create API tokens (can_create_tokens is off).',
+      );
+    }
+    return this.create(
+      owner,
+      {
+        name: 'get_api_token',
+        expires_at: new Date(now.getTime() + ttlDays * 86_400_000).toISOString(),
+      },
+      'get_api_token',
+      { sealIt: true, now },
+    );
+  }
+}

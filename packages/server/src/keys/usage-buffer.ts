@@ -1,0 +1,43 @@
+/**
+ * Keeps the last use of each key in memory and writes them in batches, so that
+ * authenticating a request never writes to the database.
+ */
+export class UsageBuffer {
+  private pending = new Map<string, { at: string; ip: string }>();
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly write: (entries: { id: string; at: string; ip: string }[]) => Promise<void>,
+    private readonly onError: (error: unknown) => void,
+  ) {}
+
+  record(keyId: string, ip: string, at: Date = new Date()): void {
+    this.pending.set(keyId, { at: at.toISOString(), ip });
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => void this.flush(), intervalMs);
+    this.timer.unref();
+  }
+
+  /** Writes what is pending; concurrent calls wait for one another. */
+  flush(): Promise<void> {
+    this.flushing = this.flushing.then(async () => {
+      if (this.pending.size === 0) return;
+      const batch = [...this.pending].map(([id, v]) => ({ id, ...v }));
+      this.pending = new Map();
+      try {
+        await this.write(batch);
+      } catch (err) {
+        this.onError(err);
+      }
+    });
+    return this.flushing;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flush();
+  }
+}

@@ -1,0 +1,15 @@
+import type { Authenticator } from './auth/authenticator.js';
+import type { Storage } from './db/database.js';
+import type { KeyService } from './keys/key.service.js';
+import type { SessionService } from './sessions/session.service.js';
+import type { UserService } from './users/user.service.js';
+
+/** What handlers reach: the services of one running app. */
+export interface Services {
+  storage: Storage;
+  users: UserService;
+  keys: KeyService;
+  sessions: SessionService;
+  authenticator: Authenticator;
+  document: Record<string, unknown>;
+}

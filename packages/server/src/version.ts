@@ -1,0 +1,8 @@
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** The server package's version. */
+export const VERSION: string = pkg.version;
