@@ -49,7 +49,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
   const storage: Storage = await openStorage(config.database);
   try {
-    await migrateToLatest(storage.db as never);
+    await migrateToLatest(storage);
   } catch (err) {
     await storage.close();
     throw err;

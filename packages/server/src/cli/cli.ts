@@ -84,7 +84,7 @@ export function buildCli(io: CliIo): Command {
       const config = configFrom(io, {});
       const storage = await openStorage(config.database);
       try {
-        const results = await migrateToLatest(storage.db as never);
+        const results = await migrateToLatest(storage);
         io.out(
           results.length ? results.map((r) => `applied ${r.migrationName}`).join('\n') : 'nothing to apply',
         );

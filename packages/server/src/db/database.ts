@@ -10,6 +10,8 @@ import { withStatementCache } from './sqlite-statement-cache.js';
 export interface Storage {
   db: Kysely<Database>;
   dialect: DatabaseConfig['kind'];
+  /** The Postgres schema holding the tables; undefined on SQLite. */
+  schema: string | undefined;
   /** Resolves when the database answers a trivial query within the time limit. */
   ping(timeoutMs?: number): Promise<boolean>;
   close(): Promise<void>;
@@ -42,6 +44,7 @@ export async function openStorage(config: DatabaseConfig): Promise<Storage> {
   return {
     db,
     dialect: config.kind,
+    schema: config.kind === 'postgres' ? config.schema : undefined,
     async ping(timeoutMs = 2000) {
       let timer: NodeJS.Timeout | undefined;
       try {

@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationResult, Migrator } from 'kysely';
+import type { Storage } from './database.js';
 import * as initial from './migrations/2026-11-22T00-00-00-initial.js';
 
 // Imported statically: a file-based provider cannot load .ts migrations everywhere we run.
@@ -6,16 +7,21 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-22T00-00-00-initial': initial,
 };
 
-export function createMigrator(db: Kysely<unknown>): Migrator {
+/**
+ * On Postgres the schema must be named: otherwise Kysely may take the migration tables
+ * of another schema in the same database for its own.
+ */
+export function createMigrator(db: Kysely<unknown>, schema?: string): Migrator {
   return new Migrator({
     db,
     provider: { getMigrations: async () => MIGRATIONS },
+    ...(schema ? { migrationTableSchema: schema } : {}),
   });
 }
 
 /** Applies every pending migration; throws with the failing migration's name. */
-export async function migrateToLatest(db: Kysely<unknown>): Promise<MigrationResult[]> {
-  const { error, results = [] } = await createMigrator(db).migrateToLatest();
+export async function migrateToLatest(storage: Storage): Promise<MigrationResult[]> {
+  const { error, results = [] } = await createMigrator(storage.db as Kysely<unknown>, storage.schema).migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error');
     throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, {

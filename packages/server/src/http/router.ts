@@ -100,11 +100,6 @@ export function contractRouter(
       ctx.set(Authenticator.headers(principal));
       ctx.state.userId = principal.user.id;
       if (principal.method === 'QueryParamTokenAuth') ctx.set('Cache-Control', 'private, no-store');
-    } else if (ctx.query[QUERY_KEY_PARAM] !== undefined) {
-      throw ApiError.field(
-        `query.${QUERY_KEY_PARAM}`,
-        'is not accepted by this operation, which needs no credential',
-      );
     }
 
     if (operation.requestBody && ctx.request.length) {

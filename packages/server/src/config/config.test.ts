@@ -1,0 +1,74 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.js';
+
+describe('loadConfig', () => {
+  it('has working defaults: SQLite in ./data on 127.0.0.1:8800 with every method on', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(8800);
+    expect(config.host).toBe('127.0.0.1');
+    expect(config.database).toEqual({ kind: 'sqlite', file: path.resolve('data/latchkey.db') });
+    expect(config.authMethods).toEqual(['header', 'bearer', 'token', 'query', 'basic', 'session']);
+    expect(config.apiKeyHeaders).toEqual(['X-API-Key']);
+    expect(config.jwtTtlSeconds).toBe(7 * 24 * 3600);
+  });
+
+  it('reads LATCHKEY_* variables, and overrides win', () => {
+    const config = loadConfig(
+      {
+        LATCHKEY_PORT: '9000',
+        LATCHKEY_DATA_DIR: '/srv/latchkey',
+        LATCHKEY_DATABASE_URL: 'postgres://u@db:5432/latchkey',
+        LATCHKEY_DATABASE_SCHEMA: 'auth',
+        LATCHKEY_API_KEY_HEADERS: 'X-API-Key, X-ArchiveBox-API-Key',
+        LATCHKEY_SUPERUSER_ONLY: 'true',
+        LATCHKEY_AUTH_METHODS: 'header,basic',
+      },
+      { port: '9001' },
+    );
+    expect(config.port).toBe(9001);
+    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@db:5432/latchkey', schema: 'auth' });
+    expect(config.apiKeyHeaders).toEqual(['X-API-Key', 'X-ArchiveBox-API-Key']);
+    expect(config.superuserOnly).toBe(true);
+    expect(config.authMethods).toEqual(['header', 'basic']);
+  });
+
+  it('reports every bad value at once, naming each variable', () => {
+    let error: unknown;
+    try {
+      loadConfig({
+        LATCHKEY_PORT: 'eighty',
+        LATCHKEY_SUPERUSER_ONLY: 'maybe',
+        LATCHKEY_AUTH_METHODS: 'header,telepathy',
+        LATCHKEY_DATABASE_URL: 'mysql://x',
+        LATCHKEY_KEY_PREFIX: 'LK-',
+        LATCHKEY_KEY_PEPPER: 'short',
+        LATCHKEY_ADMIN_USERNAME: 'admin',
+        LATCHKEY_API_KEY_HEADERS: 'Authorization',
+      });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const problems = (error as ConfigError).problems.join('\n');
+    for (const name of [
+      'LATCHKEY_PORT: must be a whole number',
+      'LATCHKEY_SUPERUSER_ONLY: must be true or false',
+      'LATCHKEY_AUTH_METHODS: unknown method(s) telepathy',
+      'LATCHKEY_DATABASE_URL',
+      'LATCHKEY_KEY_PREFIX',
+      'LATCHKEY_KEY_PEPPER: the pepper must be at least 32 characters',
+      'LATCHKEY_ADMIN_USERNAME and LATCHKEY_ADMIN_PASSWORD must be set together',
+      'LATCHKEY_API_KEY_HEADERS',
+    ]) {
+      expect(problems).toContain(name);
+    }
+  });
+
+  it('refuses a port out of range and an admin password below the minimum length', () => {
+    expect(() => loadConfig({ LATCHKEY_PORT: '70000' })).toThrow(/LATCHKEY_PORT: must be between 0 and 65535/);
+    expect(() => loadConfig({ LATCHKEY_ADMIN_USERNAME: 'admin', LATCHKEY_ADMIN_PASSWORD: 'short' })).toThrow(
+      /LATCHKEY_ADMIN_PASSWORD: must be at least 10 characters/,
+    );
+  });
+});
