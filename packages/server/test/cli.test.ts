@@ -32,7 +32,9 @@ describe('latchkey CLI', () => {
   });
 
   it('createsuperuser takes flags, refuses weak passwords and missing input without prompting', async () => {
-    expect(await run('createsuperuser', '--username', 'admin', '--password', 'password123', '--no-input')).toMatchObject({
+    expect(
+      await run('createsuperuser', '--username', 'admin', '--password', 'password123', '--no-input'),
+    ).toMatchObject({
       code: 1,
       err: expect.stringContaining('password is too common'),
     });
@@ -40,11 +42,15 @@ describe('latchkey CLI', () => {
       code: 1,
       err: expect.stringContaining('username is required'),
     });
-    expect(await run('createsuperuser', '--username', 'admin', '--password', 'a-long-admin-password-1')).toMatchObject({
+    expect(
+      await run('createsuperuser', '--username', 'admin', '--password', 'a-long-admin-password-1'),
+    ).toMatchObject({
       code: 0,
       out: expect.stringContaining('created superuser admin'),
     });
-    expect(await run('createsuperuser', '--username', 'admin', '--password', 'a-long-admin-password-1')).toMatchObject({
+    expect(
+      await run('createsuperuser', '--username', 'admin', '--password', 'a-long-admin-password-1'),
+    ).toMatchObject({
       code: 1,
       err: expect.stringContaining('already taken'),
     });
@@ -66,7 +72,10 @@ describe('latchkey CLI', () => {
 
     expect(await run('token', 'revoke', id as string)).toMatchObject({ code: 0 });
     expect((await run('token', 'list')).out).not.toContain(id);
-    expect(await run('token', 'revoke', id as string)).toMatchObject({ code: 1, err: expect.stringContaining('No key') });
+    expect(await run('token', 'revoke', id as string)).toMatchObject({
+      code: 1,
+      err: expect.stringContaining('No key'),
+    });
   });
 
   it('token create for an unknown user fails clearly', async () => {

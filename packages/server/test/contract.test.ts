@@ -31,9 +31,17 @@ describe('contract and handlers', () => {
   it('names the field at fault in validation errors', () => {
     expect(
       fieldErrors([
-        { instancePath: '/requestBody/name', keyword: 'minLength', message: 'must NOT have fewer than 1 characters' },
+        {
+          instancePath: '/requestBody/name',
+          keyword: 'minLength',
+          message: 'must NOT have fewer than 1 characters',
+        },
         { instancePath: '/requestBody', keyword: 'required', params: { missingProperty: 'name' } },
-        { instancePath: '/requestBody', keyword: 'additionalProperties', params: { additionalProperty: 'admin' } },
+        {
+          instancePath: '/requestBody',
+          keyword: 'additionalProperties',
+          params: { additionalProperty: 'admin' },
+        },
         { instancePath: '/requestBody/allowed_ips/2', keyword: 'maxLength', message: 'too long' },
         { instancePath: '/query/limit', keyword: 'maximum', message: 'must be <= 200' },
         { instancePath: '', keyword: 'required', params: { missingProperty: 'requestBody' } },

@@ -20,7 +20,11 @@ describeEachDialect('exempt endpoints', (dialect) => {
     expect(res.status).toBe(200);
     expect(res.body.key_prefix).toBe('argus_');
     expect(res.body.auth_methods).toContain('SessionAuth');
-    expect(res.body.limits).toMatchObject({ max_page_size: 200, max_body_bytes: 2048, min_supplied_key_length: 32 });
+    expect(res.body.limits).toMatchObject({
+      max_page_size: 200,
+      max_body_bytes: 2048,
+      min_supplied_key_length: 32,
+    });
   });
 
   it('serves the contract as JSON and YAML', async () => {

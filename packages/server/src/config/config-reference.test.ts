@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
-import { renderConfigReference } from './config-reference.js';
 import { CONFIG_ENTRIES } from './config.js';
+import { renderConfigReference } from './config-reference.js';
 
 it('docs/configuration.md matches the configuration schema (run `pnpm docs:config`)', () => {
   const doc = readFileSync(new URL('../../../../docs/configuration.md', import.meta.url), 'utf8');

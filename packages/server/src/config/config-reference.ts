@@ -3,8 +3,18 @@ import { CONFIG_ENTRIES, DATABASE_ENTRIES } from './config.js';
 /** The configuration reference as Markdown, generated from the configuration schema itself. */
 export function renderConfigReference(): string {
   const rows = [
-    ...CONFIG_ENTRIES.map((e) => ({ env: e.env, flag: e.flag, default: e.default, description: e.description })),
-    ...DATABASE_ENTRIES.map((e) => ({ env: e.env, flag: undefined, default: e.default, description: e.description })),
+    ...CONFIG_ENTRIES.map((e) => ({
+      env: e.env,
+      flag: e.flag,
+      default: e.default,
+      description: e.description,
+    })),
+    ...DATABASE_ENTRIES.map((e) => ({
+      env: e.env,
+      flag: undefined,
+      default: e.default,
+      description: e.description,
+    })),
   ];
   const cell = (s: string) => s.replace(/\|/g, '\\|');
   return [

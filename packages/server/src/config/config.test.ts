@@ -27,7 +27,11 @@ describe('loadConfig', () => {
       { port: '9001' },
     );
     expect(config.port).toBe(9001);
-    expect(config.database).toEqual({ kind: 'postgres', url: 'postgres://u@db:5432/latchkey', schema: 'auth' });
+    expect(config.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://u@db:5432/latchkey',
+      schema: 'auth',
+    });
     expect(config.apiKeyHeaders).toEqual(['X-API-Key', 'X-ArchiveBox-API-Key']);
     expect(config.superuserOnly).toBe(true);
     expect(config.authMethods).toEqual(['header', 'basic']);
@@ -66,7 +70,9 @@ describe('loadConfig', () => {
   });
 
   it('refuses a port out of range and an admin password below the minimum length', () => {
-    expect(() => loadConfig({ LATCHKEY_PORT: '70000' })).toThrow(/LATCHKEY_PORT: must be between 0 and 65535/);
+    expect(() => loadConfig({ LATCHKEY_PORT: '70000' })).toThrow(
+      /LATCHKEY_PORT: must be between 0 and 65535/,
+    );
     expect(() => loadConfig({ LATCHKEY_ADMIN_USERNAME: 'admin', LATCHKEY_ADMIN_PASSWORD: 'short' })).toThrow(
       /LATCHKEY_ADMIN_PASSWORD: must be at least 10 characters/,
     );

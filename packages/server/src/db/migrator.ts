@@ -21,7 +21,10 @@ export function createMigrator(db: Kysely<unknown>, schema?: string): Migrator {
 
 /** Applies every pending migration; throws with the failing migration's name. */
 export async function migrateToLatest(storage: Storage): Promise<MigrationResult[]> {
-  const { error, results = [] } = await createMigrator(storage.db as Kysely<unknown>, storage.schema).migrateToLatest();
+  const { error, results = [] } = await createMigrator(
+    storage.db as Kysely<unknown>,
+    storage.schema,
+  ).migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error');
     throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, {

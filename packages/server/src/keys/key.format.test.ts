@@ -29,7 +29,10 @@ describe('key format', () => {
   it('refuses a key whose checksum or shape is wrong', () => {
     const key = generateKey('lk_');
     const last = key.at(-1) === 'A' ? 'B' : 'A';
-    expect(inspectKey(`${key.slice(0, -1)}${last}`, 'lk_')).toEqual({ kind: 'invalid', reason: 'bad_checksum' });
+    expect(inspectKey(`${key.slice(0, -1)}${last}`, 'lk_')).toEqual({
+      kind: 'invalid',
+      reason: 'bad_checksum',
+    });
     const body = key.at(5) === 'A' ? 'B' : 'A';
     expect(inspectKey(`${key.slice(0, 5)}${body}${key.slice(6)}`, 'lk_').kind).toBe('invalid');
     expect(inspectKey(`${key}x`, 'lk_')).toEqual({ kind: 'invalid', reason: 'bad_format' });

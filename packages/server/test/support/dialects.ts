@@ -23,7 +23,9 @@ async function probePostgres(): Promise<string | undefined> {
 const probeError = (await probePostgres()) && (await probePostgres());
 export const HAS_POSTGRES = !probeError;
 if (probeError) {
-  console.warn(`[latchkey tests] Postgres is not reachable at ${POSTGRES_URL} (${probeError}): the Postgres runs are skipped.`);
+  console.warn(
+    `[latchkey tests] Postgres is not reachable at ${POSTGRES_URL} (${probeError}): the Postgres runs are skipped.`,
+  );
 }
 
 export type DialectName = DatabaseConfig['kind'];
