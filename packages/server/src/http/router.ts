@@ -56,6 +56,23 @@ function clientIp(ctx: Parameters<Middleware>[0]): string {
   return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
 }
 
+/** The path of the first string holding a NUL character, which no database stores as text. */
+export function findNul(value: unknown, path = 'body'): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = findNul(item, `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = findNul(item, `${path}.${key}`) ?? findNul(key, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json$/i;
 
 /**
@@ -111,6 +128,8 @@ export function contractRouter(
         );
       }
     }
+    const nul = findNul(request.body);
+    if (nul) throw ApiError.field(nul, 'must not contain the NUL character (\\u0000)');
     const validation = api.validateRequest(request, operation);
     if (!validation.valid) {
       const errors = fieldErrors((validation.errors ?? []) as AjvError[]);

@@ -64,7 +64,8 @@ export class UserService {
 
   /** The active user with this username and password, or undefined, in the same time either way. */
   async authenticate(username: string, password: string): Promise<UserRow | undefined> {
-    const user = await this.users.findByUsername(username);
+    // A NUL cannot be stored as text: such a name belongs to nobody.
+    const user = username.includes('\u0000') ? undefined : await this.users.findByUsername(username);
     const ok = await verifyPassword(user?.password_hash, password);
     return ok && user?.is_active ? user : undefined;
   }
