@@ -7,7 +7,8 @@ describe('loadConfig', () => {
     const config = loadConfig({});
     expect(config.port).toBe(8800);
     expect(config.host).toBe('127.0.0.1');
-    expect(config.database).toEqual({ kind: 'sqlite', file: path.resolve('data/latchkey.db') });
+    const from = process.env.INIT_CWD ?? process.cwd();
+    expect(config.database).toEqual({ kind: 'sqlite', file: path.resolve(from, 'data/latchkey.db') });
     expect(config.authMethods).toEqual(['header', 'bearer', 'token', 'query', 'basic', 'session']);
     expect(config.apiKeyHeaders).toEqual(['X-API-Key']);
     expect(config.jwtTtlSeconds).toBe(7 * 24 * 3600);

@@ -44,6 +44,14 @@ export interface ConfigEntry<K extends keyof Config = keyof Config> {
 
 class BadValue extends Error {}
 
+/**
+ * Relative paths are taken from where the user ran the command: package scripts run inside
+ * the package's folder, but the package manager passes the original folder as INIT_CWD.
+ */
+function resolveFromUser(p: string): string {
+  return path.resolve(process.env.INIT_CWD ?? process.cwd(), p);
+}
+
 const integer =
   (min: number, max: number): Parser<number> =>
   (raw) => {
@@ -89,7 +97,7 @@ function parseDatabaseUrl(raw: string, dataDir: string, schema: string): Databas
   if (raw.startsWith('sqlite:')) {
     const file = raw.slice('sqlite:'.length);
     if (!file) throw new BadValue('sqlite: needs a file name, or :memory:');
-    return { kind: 'sqlite', file };
+    return { kind: 'sqlite', file: file === ':memory:' ? file : resolveFromUser(file) };
   }
   throw new BadValue('must start with postgres://, postgresql:// or sqlite:');
 }
@@ -124,7 +132,7 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     flag: '--data-dir',
     description: 'Folder for the SQLite database and the generated secrets.',
     default: './data',
-    parse: (raw) => path.resolve(raw),
+    parse: (raw) => resolveFromUser(raw),
   },
   {
     key: 'adminUsername',
@@ -312,7 +320,7 @@ export function loadConfig(
   try {
     out.database = parseDatabaseUrl(
       env[DATABASE_URL_ENTRY.env] ?? '',
-      (out.dataDir as string | undefined) ?? path.resolve('./data'),
+      (out.dataDir as string | undefined) ?? resolveFromUser('./data'),
       schema,
     );
   } catch (err) {
