@@ -25,6 +25,11 @@ export interface RequestFacts {
   source: CredentialSource;
 }
 
+function asList(found: Presented | Presented[] | undefined): Presented[] {
+  if (found === undefined) return [];
+  return Array.isArray(found) ? found : [found];
+}
+
 function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
@@ -71,15 +76,15 @@ export class Authenticator {
     const explicit: Presented[] = [];
     let ambient: Presented | undefined;
     for (const strategy of this.enabled) {
-      const found = strategy.extract(source, this.options);
-      if (!found) continue;
-      if (strategy.ambient) ambient = found;
-      else explicit.push(found);
+      const found = asList(strategy.extract(source, this.options));
+      if (strategy.ambient) ambient = found[0] ?? ambient;
+      else explicit.push(...found);
     }
     for (const strategy of this.disabled) {
       if (strategy.ambient) continue;
-      const found = strategy.extract(source, this.options);
-      if (found) explicit.push({ type: 'unusable', source: found.source });
+      for (const found of asList(strategy.extract(source, this.options))) {
+        explicit.push({ type: 'unusable', source: found.source });
+      }
     }
     const authorization = source.header('authorization');
     if (authorization !== undefined && !explicit.some((p) => p.source.startsWith('Authorization'))) {

@@ -36,14 +36,15 @@ export interface StrategyOptions {
 }
 
 /**
- * One authentication method: finds its credential in a request, or nothing. `ambient`
- * credentials (the session cookie) are sent by browsers on their own, so they count only
- * when no explicit credential is present.
+ * One authentication method: finds its credential in a request, or nothing. A method that
+ * can be sent in several places (several API key header names) returns each one it finds,
+ * so that two of them count as two credentials. `ambient` credentials (the session cookie)
+ * are sent by browsers on their own, so they count only when no explicit credential is present.
  */
 export interface AuthStrategy {
   readonly name: string;
   readonly ambient: boolean;
-  extract(source: CredentialSource, options: StrategyOptions): Presented | undefined;
+  extract(source: CredentialSource, options: StrategyOptions): Presented | Presented[] | undefined;
 }
 
 /** Who made a request, and with what. */

@@ -17,9 +17,14 @@ export function responseContractCheck(api: OpenAPIBackend): Middleware {
     if (!declared.includes(String(ctx.status))) {
       problems.push(`status ${ctx.status} is not declared (declared: ${declared.join(', ')})`);
     } else {
-      const body = ctx.body === undefined || ctx.body === null ? undefined : ctx.body;
-      const result = api.validateResponse(body, operation, ctx.status);
-      if (!result.valid) problems.push(`body: ${JSON.stringify(result.errors)}`);
+      const declaredResponse = (operation.responses as Record<string, { content?: unknown }>)[String(ctx.status)];
+      const empty = ctx.body === undefined || ctx.body === null;
+      if (!declaredResponse?.content) {
+        if (!empty) problems.push(`status ${ctx.status} declares no body, but one was sent`);
+      } else {
+        const result = api.validateResponse(empty ? undefined : ctx.body, operation, ctx.status);
+        if (!result.valid) problems.push(`body: ${JSON.stringify(result.errors)}`);
+      }
       const headers = Object.fromEntries(
         Object.entries(ctx.response.headers).map(([k, v]) => [
           k.toLowerCase(),

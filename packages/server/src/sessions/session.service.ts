@@ -22,9 +22,22 @@ export interface FoundSession {
   user: UserRow;
 }
 
-/** A JWT is three base64url parts; a key never has two dots. */
+/**
+ * A JWT is three base64url parts whose first decodes to a JSON header naming its `alg`.
+ * The header check matters: a key supplied by a caller may hold dots too (for example
+ * `restored.key.0123…`), and must still be looked up as a key.
+ */
 export function looksLikeJwt(value: string): boolean {
-  return /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.test(value);
+  const parts = /^([A-Za-z0-9_-]+)\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/.exec(value);
+  if (!parts?.[1]) return false;
+  try {
+    const header: unknown = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    return (
+      typeof header === 'object' && header !== null && typeof (header as { alg?: unknown }).alg === 'string'
+    );
+  } catch {
+    return false;
+  }
 }
 
 export class SessionService {
