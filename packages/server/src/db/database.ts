@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import type { Database } from './database.types.js';
@@ -73,3 +73,14 @@ export function isUniqueViolation(error: unknown): boolean {
 
 /** Now as the fixed-width ISO string the tables store. */
 export const isoNow = (now: Date = new Date()) => now.toISOString();
+
+/**
+ * Serialises transactions that take the same lock name until they end. On Postgres this is
+ * a transaction-scoped advisory lock, shared by every instance; SQLite runs one write
+ * transaction at a time already.
+ */
+export async function lockWithinTransaction(trx: Transaction<Database>, name: string): Promise<void> {
+  if (trx.getExecutor().adapter instanceof PostgresAdapter) {
+    await sql`select pg_advisory_xact_lock(hashtext(${`latchkey:${name}`}))`.execute(trx);
+  }
+}

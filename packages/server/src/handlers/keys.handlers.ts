@@ -7,7 +7,9 @@ import { MAX_PAGE_SIZE } from './meta.handlers.js';
 const DEFAULT_PAGE_SIZE = 50;
 
 function pageUrl(c: HandlerContext, limit: number, offset: number): string {
-  const url = new URL(c.koa.originalUrl, c.koa.origin);
+  // Koa 3's ctx.origin is the request's Origin header (null without one), not this server's
+  // origin; href is built from the protocol and Host, like the request line.
+  const url = new URL(c.koa.href);
   url.searchParams.delete('api_key');
   url.searchParams.set('limit', String(limit));
   url.searchParams.set('offset', String(offset));

@@ -17,7 +17,9 @@ export function responseContractCheck(api: OpenAPIBackend): Middleware {
     if (!declared.includes(String(ctx.status))) {
       problems.push(`status ${ctx.status} is not declared (declared: ${declared.join(', ')})`);
     } else {
-      const declaredResponse = (operation.responses as Record<string, { content?: unknown }>)[String(ctx.status)];
+      const declaredResponse = (operation.responses as Record<string, { content?: unknown }>)[
+        String(ctx.status)
+      ];
       const empty = ctx.body === undefined || ctx.body === null;
       if (!declaredResponse?.content) {
         if (!empty) problems.push(`status ${ctx.status} declares no body, but one was sent`);

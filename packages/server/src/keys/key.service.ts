@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { isoNow, isUniqueViolation } from '../db/database.js';
+import { isoNow, isUniqueViolation, lockWithinTransaction } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
 import { ApiError } from '../errors/api-error.js';
 import { seal, unseal } from '../secrets/seal.js';
@@ -225,6 +225,29 @@ export class KeyService {
     const graceEnd = new Date(now.getTime() + graceSeconds * 1000).toISOString();
     const oldExpiry = old.expires_at !== null && old.expires_at < graceEnd ? old.expires_at : graceEnd;
     return this.db.transaction().execute(async (trx) => {
+      // Claim the old key in the state checked above before issuing its successor: of
+      // concurrent rotations (or a rotation racing a deactivation or narrowing) only one
+      // changes the row; the others match nothing and are refused, so one key never gets
+      // two successors.
+      // updated_at must change even within the millisecond of the last change.
+      const stamp =
+        isoNow(now) > old.updated_at ? isoNow(now) : isoNow(new Date(Date.parse(old.updated_at) + 1));
+      const claimed = await trx
+        .updateTable('api_keys')
+        .set({ expires_at: oldExpiry, updated_at: stamp })
+        .where('id', '=', old.id)
+        .where('is_active', '=', 1)
+        .where('updated_at', '=', old.updated_at)
+        .where((eb) =>
+          old.expires_at === null ? eb('expires_at', 'is', null) : eb('expires_at', '=', old.expires_at),
+        )
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) {
+        throw new ApiError(
+          'KEY_NOT_ROTATABLE',
+          `Key ${id} was changed (rotated, deactivated or narrowed) while it was being rotated; read it again and retry.`,
+        );
+      }
       const inTrx = new KeyService(trx, this.secrets, this.prefix, () => {});
       // The new key inherits the old key's own expiry, which the check above put in the future.
       const created = await inTrx.create(
@@ -238,11 +261,6 @@ export class KeyService {
         'rotation',
         { rotatedFromId: old.id, now },
       );
-      await trx
-        .updateTable('api_keys')
-        .set({ expires_at: oldExpiry, updated_at: isoNow(now) })
-        .where('id', '=', old.id)
-        .execute();
       return created;
     });
   }
@@ -253,27 +271,33 @@ export class KeyService {
     ttlDays: number,
     now: Date = new Date(),
   ): Promise<{ row: ApiKeyRow; plaintext: string }> {
-    const existing = await this.keys.newestIssuedToken(owner.id, isoNow(now));
-    if (existing?.sealed_key) {
-      const plaintext = unseal(this.secrets.sealKey, existing.sealed_key);
-      // A token sealed under a replaced secret cannot be returned; a new one is issued.
-      if (plaintext !== undefined && this.digest(plaintext) === existing.digest)
-        return { row: existing, plaintext };
-    }
-    if (!owner.can_create_tokens) {
-      throw new ApiError(
-        'KEY_CREATION_NOT_ALLOWED',
-        'Valid credentials, but this user may not create API tokens (can_create_tokens is off).',
+    // One issuance per user at a time, across instances: simultaneous first calls must
+    // all get the same token, not one each.
+    return this.db.transaction().execute(async (trx) => {
+      await lockWithinTransaction(trx, `get_api_token:${owner.id}`);
+      const repo = new KeyRepository(trx);
+      const existing = await repo.newestIssuedToken(owner.id, isoNow(now));
+      if (existing?.sealed_key) {
+        const plaintext = unseal(this.secrets.sealKey, existing.sealed_key);
+        // A token sealed under a replaced secret cannot be returned; a new one is issued.
+        if (plaintext !== undefined && this.digest(plaintext) === existing.digest)
+          return { row: existing, plaintext };
+      }
+      if (!owner.can_create_tokens) {
+        throw new ApiError(
+          'KEY_CREATION_NOT_ALLOWED',
+          'Valid credentials, but this user may not create API tokens (can_create_tokens is off).',
+        );
+      }
+      return new KeyService(trx, this.secrets, this.prefix, () => {}).create(
+        owner,
+        {
+          name: 'get_api_token',
+          expires_at: new Date(now.getTime() + ttlDays * 86_400_000).toISOString(),
+        },
+        'get_api_token',
+        { sealIt: true, now },
       );
-    }
-    return this.create(
-      owner,
-      {
-        name: 'get_api_token',
-        expires_at: new Date(now.getTime() + ttlDays * 86_400_000).toISOString(),
-      },
-      'get_api_token',
-      { sealIt: true, now },
-    );
+    });
   }
 }
