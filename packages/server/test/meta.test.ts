@@ -48,6 +48,30 @@ describeEachDialect('exempt endpoints', (dialect) => {
     expect(wrong.body.code).toBe('METHOD_NOT_ALLOWED');
   });
 
+  it('answers HEAD like GET, without a body', async () => {
+    const res = await s.fetch('/health', { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(await res.text()).toBe('');
+  });
+
+  it('refuses a streamed body that is not JSON with 415', async () => {
+    const body = new ReadableStream({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('username=x&password=y'));
+        controller.close();
+      },
+    });
+    const res = await s.fetch('/api/v1/auth/login', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body,
+      duplex: 'half',
+    } as RequestInit);
+    expect(res.status).toBe(415);
+    expect((await res.json()).code).toBe('UNSUPPORTED_MEDIA_TYPE');
+  });
+
   it('refuses a body over the limit with 413 and no credential needed to learn it', async () => {
     const res = await s.call('/api/v1/auth/login', {
       method: 'POST',

@@ -89,7 +89,8 @@ export function contractRouter(
     const query = { ...ctx.query };
     delete query[QUERY_KEY_PARAM];
     const request: ContractRequest = {
-      method: ctx.method,
+      // HEAD is GET without the body (Koa drops it); the contract describes the GET.
+      method: ctx.method === 'HEAD' ? 'GET' : ctx.method,
       path: ctx.path,
       headers: ctx.headers as ContractRequest['headers'],
       query: query as ContractRequest['query'],
@@ -119,7 +120,8 @@ export function contractRouter(
       if (principal.method === 'QueryParamTokenAuth') ctx.set('Cache-Control', 'private, no-store');
     }
 
-    if (operation.requestBody && ctx.request.length) {
+    const hasBody = (ctx.request.length ?? 0) > 0 || ctx.get('transfer-encoding') !== '';
+    if (operation.requestBody && hasBody) {
       const type = (ctx.request.type || '').toLowerCase();
       if (!JSON_TYPE.test(type)) {
         throw new ApiError(
