@@ -12,6 +12,7 @@ import { generateKey } from '../src/keys/key.format.js';
 import { SECRETS_FILE } from '../src/secrets/secrets.js';
 import type { UserRow } from '../src/users/user.table.js';
 import { DIALECTS, type DialectName } from './support/dialects.js';
+import { expectProblem, expectStatus } from './support/expect.js';
 import {
   basic,
   describeEachDialect,
@@ -22,26 +23,11 @@ import {
 
 // get_api_token / check_api_token, what the database holds, the hot path, and the secrets.
 
-type Reply = Awaited<ReturnType<TestServer['call']>>;
-
 const KEY_SHAPE = /^lk_[0-9A-Za-z]{38}$/;
 const DAY_MS = 86_400_000;
 const HEX40 = '0f1e2d3c4b5a69788796a5b4c3d2e1f00f1e2d3c';
 
 const breakChecksum = (key: string) => `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
-
-function expectStatus(r: Reply, status: number) {
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-}
-
-function expectProblem(r: Reply, status: number, code: string, field?: string) {
-  expectStatus(r, status);
-  expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(r.body.code).toBe(code);
-  if (field !== undefined) {
-    expect(r.body.errors?.map((e: { field: string }) => e.field)).toContain(field);
-  }
-}
 
 /** Every row of every table of the app's database (migration bookkeeping included), by table. */
 async function dumpAllTables(app: LatchkeyApp): Promise<Record<string, unknown[]>> {

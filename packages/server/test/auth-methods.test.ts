@@ -3,6 +3,7 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateKey } from '../src/keys/key.format.js';
 import type { UserRow } from '../src/users/user.table.js';
+import { expectProblem, expectStatus, type Reply } from './support/expect.js';
 import {
   basic,
   describeEachDialect,
@@ -15,7 +16,6 @@ import {
 // run against a real server on SQLite and on Postgres. Every response is also checked
 // against openapi.yaml by the harness, so each test asserts its status first.
 
-type Reply = Awaited<ReturnType<TestServer['call']>>;
 type HeaderMap = Record<string, string>;
 /** One way of calling: a label for the failure message, the path and the headers. */
 type Attempt = [label: string, path: string, headers: HeaderMap];
@@ -143,17 +143,6 @@ const keyRow = (s: TestServer, id: string) =>
 
 // ---------------------------------------------------------------------------------------
 // Assertions.
-
-function expectStatus(r: Reply, status: number): void {
-  expect(r.status, `answered ${r.status}: ${JSON.stringify(r.body)}`).toBe(status);
-}
-
-function expectProblem(r: Reply, status: number, code: string): void {
-  expectStatus(r, status);
-  expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(r.body).toMatchObject({ status, code, type: `/docs/errors/${code}` });
-  expect(r.body.detail).toEqual(expect.any(String));
-}
 
 const expectNoContent = (r: Reply) => {
   expectStatus(r, 204);

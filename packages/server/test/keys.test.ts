@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { UserRow } from '../src/users/user.table.js';
+import { expectProblem, fields, type Reply } from './support/expect.js';
 import { describeEachDialect, PASSWORD, startTestServer, type TestServer } from './support/test-server.js';
 
 // The key lifecycle through HTTP: create, list, read, narrow, rotate, (de)activate, delete.
 
-type Reply = Awaited<ReturnType<TestServer['call']>>;
 type AuthHeaders = Record<string, string>;
 
 const KEY_SHAPE = /^lk_[0-9A-Za-z]{38}$/;
@@ -13,17 +13,6 @@ const HEX40 = 'a3f9c2e81b7d4f60958e2c1d0b3a4f5e6d7c8b9a';
 
 /** The same key with its last checksum character changed, so its checksum fails. */
 const breakChecksum = (key: string) => `${key.slice(0, -1)}${key.endsWith('A') ? 'B' : 'A'}`;
-
-const fields = (r: Reply): string[] => (r.body?.errors ?? []).map((e: { field: string }) => e.field);
-
-/** Asserts a problem response: status, media type, code and optionally the field at fault. */
-function expectProblem(r: Reply, status: number, code: string, field?: string) {
-  expect(r.status, JSON.stringify(r.body)).toBe(status);
-  expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
-  expect(r.body.code).toBe(code);
-  expect(r.body.status).toBe(status);
-  if (field !== undefined) expect(fields(r), JSON.stringify(r.body)).toContain(field);
-}
 
 function expectOk(r: Reply, status = 200) {
   expect(r.status, JSON.stringify(r.body)).toBe(status);

@@ -69,7 +69,7 @@ describeEachDialect('exempt endpoints', (dialect) => {
       duplex: 'half',
     } as RequestInit);
     expect(res.status).toBe(415);
-    expect((await res.json()).code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    expect(((await res.json()) as { code: string }).code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
   it('refuses a body over the limit with 413 and no credential needed to learn it', async () => {
