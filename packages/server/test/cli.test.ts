@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliIo, runCli } from '../src/cli/cli.js';
+import { DIALECTS } from './support/dialects.js';
 
 function io(env: Record<string, string>) {
   const out: string[] = [];
@@ -11,90 +12,102 @@ function io(env: Record<string, string>) {
   return { cli, out, err };
 }
 
-describe('latchkey CLI', () => {
-  let dataDir: string;
-  let env: Record<string, string>;
-  beforeAll(() => {
-    dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-cli-'));
-    env = { LATCHKEY_DATA_DIR: dataDir, LATCHKEY_LOG_LEVEL: 'silent' };
-  });
-  afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
-
-  const run = async (...argv: string[]) => {
-    const t = io(env);
-    const code = await runCli(argv, t.cli);
-    return { code, out: t.out.join('\n'), err: t.err.join('\n') };
-  };
-
-  it('migrate applies the schema once', async () => {
-    expect(await run('migrate')).toMatchObject({ code: 0, out: expect.stringContaining('applied') });
-    expect(await run('migrate')).toMatchObject({ code: 0, out: 'nothing to apply' });
-  });
-
-  it('createsuperuser takes flags, refuses weak passwords and missing input without prompting', async () => {
-    expect(
-      await run('createsuperuser', '--username', 'admin', '--password', 'password123', '--no-input'),
-    ).toMatchObject({
-      code: 1,
-      err: expect.stringContaining('password is too common'),
+for (const dialect of DIALECTS)
+  describe.skipIf(dialect.skip)(`latchkey CLI [${dialect.name}]`, () => {
+    let dataDir: string;
+    let env: Record<string, string>;
+    let drop: () => Promise<void> = async () => {};
+    beforeAll(async () => {
+      dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-cli-'));
+      env = { LATCHKEY_DATA_DIR: dataDir, LATCHKEY_LOG_LEVEL: 'silent' };
+      const fresh = await dialect.fresh();
+      drop = fresh.drop;
+      // SQLite: the default file in the data folder; Postgres: a schema of this run's own.
+      if (fresh.database.kind === 'postgres') {
+        env.LATCHKEY_DATABASE_URL = fresh.database.url;
+        env.LATCHKEY_DATABASE_SCHEMA = fresh.database.schema;
+      }
     });
-    expect(await run('createsuperuser', '--no-input')).toMatchObject({
-      code: 1,
-      err: expect.stringContaining('username is required'),
+    afterAll(async () => {
+      await drop();
+      rmSync(dataDir, { recursive: true, force: true });
     });
-    expect(
-      await run('createsuperuser', '--username', 'admin', '--password', 'a-long-admin-password-1'),
-    ).toMatchObject({
-      code: 0,
-      out: expect.stringContaining('created superuser admin'),
+
+    const run = async (...argv: string[]) => {
+      const t = io(env);
+      const code = await runCli(argv, t.cli);
+      return { code, out: t.out.join('\n'), err: t.err.join('\n') };
+    };
+
+    it('migrate applies the schema once', async () => {
+      expect(await run('migrate')).toMatchObject({ code: 0, out: expect.stringContaining('applied') });
+      expect(await run('migrate')).toMatchObject({ code: 0, out: 'nothing to apply' });
     });
-    expect(
-      await run('createsuperuser', '--username', 'admin', '--password', 'a-long-admin-password-1'),
-    ).toMatchObject({
-      code: 1,
-      err: expect.stringContaining('already taken'),
+
+    it('createsuperuser takes flags, refuses weak passwords and missing input without prompting', async () => {
+      expect(
+        await run('createsuperuser', '--username', 'admin', '--password', 'password123', '--no-input'),
+      ).toMatchObject({
+        code: 1,
+        err: expect.stringContaining('password is too common'),
+      });
+      expect(await run('createsuperuser', '--no-input')).toMatchObject({
+        code: 1,
+        err: expect.stringContaining('username is required'),
+      });
+      expect(
+        await run('createsuperuser', '--username', 'admin', '--password', 'a-long-admin-password-1'),
+      ).toMatchObject({
+        code: 0,
+        out: expect.stringContaining('created superuser admin'),
+      });
+      expect(
+        await run('createsuperuser', '--username', 'admin', '--password', 'a-long-admin-password-1'),
+      ).toMatchObject({
+        code: 1,
+        err: expect.stringContaining('already taken'),
+      });
+    });
+
+    it('token create prints the key once; list never shows it; revoke deletes it', async () => {
+      const created = await run('token', 'create', '--user', 'admin', '--name', 'deploy', '--read-only');
+      expect(created.code).toBe(0);
+      const key = created.out.split('\n').at(-1) ?? '';
+      expect(key).toMatch(/^lk_[0-9A-Za-z]{38}$/);
+      const id = /created key ([0-9a-f-]{36})/.exec(created.out)?.[1];
+      expect(id).toBeDefined();
+
+      const listed = await run('token', 'list', '--user', 'admin');
+      expect(listed.code).toBe(0);
+      expect(listed.out).toContain(id);
+      expect(listed.out).toContain('deploy');
+      expect(listed.out).not.toContain(key);
+
+      expect(await run('token', 'revoke', id as string)).toMatchObject({ code: 0 });
+      expect((await run('token', 'list')).out).not.toContain(id);
+      expect(await run('token', 'revoke', id as string)).toMatchObject({
+        code: 1,
+        err: expect.stringContaining('No key'),
+      });
+    });
+
+    it('token create for an unknown user fails clearly', async () => {
+      expect(await run('token', 'create', '--user', 'ghost', '--name', 'x')).toMatchObject({
+        code: 1,
+        err: expect.stringContaining('"ghost" does not exist'),
+      });
+    });
+
+    it('users deactivate and activate a user', async () => {
+      expect(await run('users', 'deactivate', 'admin')).toMatchObject({ code: 0, out: 'deactivated admin' });
+      expect(await run('users', 'activate', 'admin')).toMatchObject({ code: 0, out: 'activated admin' });
+    });
+
+    it('exits 2 with a message per bad setting', async () => {
+      const t = io({ ...env, LATCHKEY_PORT: 'abc', LATCHKEY_AUTH_METHODS: 'nope' });
+      expect(await runCli(['migrate'], t.cli)).toBe(2);
+      const message = t.err.join('\n');
+      expect(message).toContain('LATCHKEY_PORT');
+      expect(message).toContain('LATCHKEY_AUTH_METHODS');
     });
   });
-
-  it('token create prints the key once; list never shows it; revoke deletes it', async () => {
-    const created = await run('token', 'create', '--user', 'admin', '--name', 'deploy', '--read-only');
-    expect(created.code).toBe(0);
-    const key = created.out.split('\n').at(-1) ?? '';
-    expect(key).toMatch(/^lk_[0-9A-Za-z]{38}$/);
-    const id = /created key ([0-9a-f-]{36})/.exec(created.out)?.[1];
-    expect(id).toBeDefined();
-
-    const listed = await run('token', 'list', '--user', 'admin');
-    expect(listed.code).toBe(0);
-    expect(listed.out).toContain(id);
-    expect(listed.out).toContain('deploy');
-    expect(listed.out).not.toContain(key);
-
-    expect(await run('token', 'revoke', id as string)).toMatchObject({ code: 0 });
-    expect((await run('token', 'list')).out).not.toContain(id);
-    expect(await run('token', 'revoke', id as string)).toMatchObject({
-      code: 1,
-      err: expect.stringContaining('No key'),
-    });
-  });
-
-  it('token create for an unknown user fails clearly', async () => {
-    expect(await run('token', 'create', '--user', 'ghost', '--name', 'x')).toMatchObject({
-      code: 1,
-      err: expect.stringContaining('"ghost" does not exist'),
-    });
-  });
-
-  it('users deactivate and activate a user', async () => {
-    expect(await run('users', 'deactivate', 'admin')).toMatchObject({ code: 0, out: 'deactivated admin' });
-    expect(await run('users', 'activate', 'admin')).toMatchObject({ code: 0, out: 'activated admin' });
-  });
-
-  it('exits 2 with a message per bad setting', async () => {
-    const t = io({ ...env, LATCHKEY_PORT: 'abc', LATCHKEY_AUTH_METHODS: 'nope' });
-    expect(await runCli(['migrate'], t.cli)).toBe(2);
-    const message = t.err.join('\n');
-    expect(message).toContain('LATCHKEY_PORT');
-    expect(message).toContain('LATCHKEY_AUTH_METHODS');
-  });
-});
