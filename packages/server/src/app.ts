@@ -1,6 +1,7 @@
 import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import type { Logger } from 'pino';
+import { AuditService } from './audit/audit.service.js';
 import { Authenticator } from './auth/authenticator.js';
 import type { Config } from './config/config.js';
 import { openStorage, type Storage } from './db/database.js';
@@ -13,9 +14,11 @@ import { responseContractCheck } from './http/response-check.js';
 import { contractRouter } from './http/router.js';
 import { KeyService } from './keys/key.service.js';
 import { createLogger } from './logger.js';
+import { Protection } from './protection/protection.js';
 import { loadSecrets } from './secrets/secrets.js';
 import type { Services } from './services.js';
 import { SessionService } from './sessions/session.service.js';
+import { BootstrapService } from './users/bootstrap.service.js';
 import { UserService } from './users/user.service.js';
 
 export interface AppOptions {
@@ -61,6 +64,16 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   );
   const sessions = new SessionService(storage.db, secrets, config.jwtTtlSeconds);
   const authenticator = new Authenticator(config, { keys, sessions, users });
+  const audit = new AuditService(storage.db, logger);
+  let protection: Protection;
+  try {
+    protection = await Protection.create(config, audit, logger);
+  } catch (err) {
+    await storage.close();
+    throw new Error(`Could not connect to Redis at LATCHKEY_REDIS_URL: ${(err as Error).message}`, {
+      cause: err,
+    });
+  }
   const document = readContract();
   const services: Services = {
     storage,
@@ -68,6 +81,9 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     keys,
     sessions,
     authenticator,
+    bootstrap: new BootstrapService(storage.db, keys),
+    audit,
+    protection,
     document: document as unknown as Record<string, unknown>,
   };
 
@@ -105,6 +121,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       if (closed) return;
       closed = true;
       await keys.usage.stop();
+      await protection.close();
       await storage.close();
     },
   };

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaResponses, GetOpenApiJsonData, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlResponses, GetRootData, GetRootResponses, ListKeysData, ListKeysErrors, ListKeysResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
+import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, AdminActivateKeyData, AdminActivateKeyErrors, AdminActivateKeyResponses, AdminClearLockoutData, AdminClearLockoutErrors, AdminClearLockoutResponses, AdminCreateUserData, AdminCreateUserErrors, AdminCreateUserResponses, AdminDeactivateKeyData, AdminDeactivateKeyErrors, AdminDeactivateKeyResponses, AdminDeleteKeyData, AdminDeleteKeyErrors, AdminDeleteKeyResponses, AdminDeleteUserData, AdminDeleteUserErrors, AdminDeleteUserResponses, AdminGetUserData, AdminGetUserErrors, AdminGetUserResponses, AdminListAuditEventsData, AdminListAuditEventsErrors, AdminListAuditEventsResponses, AdminListKeysData, AdminListKeysErrors, AdminListKeysResponses, AdminListLockoutsData, AdminListLockoutsErrors, AdminListLockoutsResponses, AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminResetPasswordData, AdminResetPasswordErrors, AdminResetPasswordResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetBootstrapStatusData, GetBootstrapStatusErrors, GetBootstrapStatusResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaErrors, GetMetaResponses, GetOpenApiJsonData, GetOpenApiJsonErrors, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlErrors, GetOpenApiYamlResponses, GetRootData, GetRootErrors, GetRootResponses, ListKeysData, ListKeysErrors, ListKeysResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterKeyData, RegisterKeyErrors, RegisterKeyResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -23,7 +23,7 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
  *
  * The service's name, version and links to the other exempt endpoints.
  */
-export const getRoot = <ThrowOnError extends boolean = true>(options?: Options<GetRootData, ThrowOnError>) => (options?.client ?? client).get<GetRootResponses, unknown, ThrowOnError>({ url: '/', ...options });
+export const getRoot = <ThrowOnError extends boolean = true>(options?: Options<GetRootData, ThrowOnError>) => (options?.client ?? client).get<GetRootResponses, GetRootErrors, ThrowOnError>({ url: '/', ...options });
 
 /**
  * Health check
@@ -37,21 +37,21 @@ export const getHealth = <ThrowOnError extends boolean = true>(options?: Options
  *
  * The version, the enabled authentication methods and the limits a client should know about.
  */
-export const getMeta = <ThrowOnError extends boolean = true>(options?: Options<GetMetaData, ThrowOnError>) => (options?.client ?? client).get<GetMetaResponses, unknown, ThrowOnError>({ url: '/meta', ...options });
+export const getMeta = <ThrowOnError extends boolean = true>(options?: Options<GetMetaData, ThrowOnError>) => (options?.client ?? client).get<GetMetaResponses, GetMetaErrors, ThrowOnError>({ url: '/meta', ...options });
 
 /**
  * The contract as JSON
  *
  * This document, as JSON.
  */
-export const getOpenApiJson = <ThrowOnError extends boolean = true>(options?: Options<GetOpenApiJsonData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiJsonResponses, unknown, ThrowOnError>({ url: '/openapi.json', ...options });
+export const getOpenApiJson = <ThrowOnError extends boolean = true>(options?: Options<GetOpenApiJsonData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiJsonResponses, GetOpenApiJsonErrors, ThrowOnError>({ url: '/openapi.json', ...options });
 
 /**
  * The contract as YAML
  *
  * This document, as YAML.
  */
-export const getOpenApiYaml = <ThrowOnError extends boolean = true>(options?: Options<GetOpenApiYamlData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiYamlResponses, unknown, ThrowOnError>({ url: '/openapi.yaml', ...options });
+export const getOpenApiYaml = <ThrowOnError extends boolean = true>(options?: Options<GetOpenApiYamlData, ThrowOnError>) => (options?.client ?? client).get<GetOpenApiYamlResponses, GetOpenApiYamlErrors, ThrowOnError>({ url: '/openapi.yaml', ...options });
 
 /**
  * Log in
@@ -376,4 +376,384 @@ export const rotateKey = <ThrowOnError extends boolean = true>(options: Options<
         'Content-Type': 'application/json',
         ...options.headers
     }
+});
+
+/**
+ * Bootstrap status
+ *
+ * True only while there are no users and no keys: then the first key can be registered without authentication.
+ */
+export const getBootstrapStatus = <ThrowOnError extends boolean = true>(options?: Options<GetBootstrapStatusData, ThrowOnError>) => (options?.client ?? client).get<GetBootstrapStatusResponses, GetBootstrapStatusErrors, ThrowOnError>({ url: '/api/v1/auth/bootstrap-status', ...options });
+
+/**
+ * Register the first key
+ *
+ * proxbox-api compatible bootstrap. While no user and no key exist, registers the given
+ * key (at least 32 characters) without authentication and creates the superuser
+ * `admin`, without a password, who owns it. Afterwards it answers 409. Of simultaneous
+ * calls, exactly one succeeds.
+ *
+ */
+export const registerKey = <ThrowOnError extends boolean = true>(options: Options<RegisterKeyData, ThrowOnError>) => (options.client ?? client).post<RegisterKeyResponses, RegisterKeyErrors, ThrowOnError>({
+    url: '/api/v1/auth/register-key',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List every user's keys
+ *
+ * All keys across users, newest first, with filters. Superusers only.
+ */
+export const adminListKeys = <ThrowOnError extends boolean = true>(options?: Options<AdminListKeysData, ThrowOnError>) => (options?.client ?? client).get<AdminListKeysResponses, AdminListKeysErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/keys',
+    ...options
+});
+
+/**
+ * Delete any key
+ *
+ * Deletes a key of any user; it stops working at once. Superusers only.
+ */
+export const adminDeleteKey = <ThrowOnError extends boolean = true>(options: Options<AdminDeleteKeyData, ThrowOnError>) => (options.client ?? client).delete<AdminDeleteKeyResponses, AdminDeleteKeyErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/keys/{key_id}',
+    ...options
+});
+
+/**
+ * Activate any key
+ *
+ * Makes a deactivated key of any user work again. Superusers only.
+ */
+export const adminActivateKey = <ThrowOnError extends boolean = true>(options: Options<AdminActivateKeyData, ThrowOnError>) => (options.client ?? client).post<AdminActivateKeyResponses, AdminActivateKeyErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/keys/{key_id}/activate',
+    ...options
+});
+
+/**
+ * Deactivate any key
+ *
+ * Stops a key of any user at once, without deleting it. Superusers only.
+ */
+export const adminDeactivateKey = <ThrowOnError extends boolean = true>(options: Options<AdminDeactivateKeyData, ThrowOnError>) => (options.client ?? client).post<AdminDeactivateKeyResponses, AdminDeactivateKeyErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/keys/{key_id}/deactivate',
+    ...options
+});
+
+/**
+ * List users
+ *
+ * Every user, oldest first. Superusers only.
+ */
+export const adminListUsers = <ThrowOnError extends boolean = true>(options?: Options<AdminListUsersData, ThrowOnError>) => (options?.client ?? client).get<AdminListUsersResponses, AdminListUsersErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/users',
+    ...options
+});
+
+/**
+ * Create a user
+ *
+ * Creates a user with a password that passes the password rules. Superusers only.
+ */
+export const adminCreateUser = <ThrowOnError extends boolean = true>(options: Options<AdminCreateUserData, ThrowOnError>) => (options.client ?? client).post<AdminCreateUserResponses, AdminCreateUserErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/users',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a user
+ *
+ * Deletes a user with their keys and sessions. The last active superuser cannot be deleted (409). Superusers only.
+ */
+export const adminDeleteUser = <ThrowOnError extends boolean = true>(options: Options<AdminDeleteUserData, ThrowOnError>) => (options.client ?? client).delete<AdminDeleteUserResponses, AdminDeleteUserErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/users/{user_id}',
+    ...options
+});
+
+/**
+ * Read a user
+ *
+ * One user. Superusers only.
+ */
+export const adminGetUser = <ThrowOnError extends boolean = true>(options: Options<AdminGetUserData, ThrowOnError>) => (options.client ?? client).get<AdminGetUserResponses, AdminGetUserErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/users/{user_id}',
+    ...options
+});
+
+/**
+ * Change a user's flags
+ *
+ * Sets is_superuser, is_active and can_create_tokens. Deactivating a user ends their
+ * sessions and stops their keys at once. The last active superuser cannot be demoted or
+ * deactivated (409 `LAST_SUPERUSER`). Superusers only.
+ *
+ */
+export const adminUpdateUser = <ThrowOnError extends boolean = true>(options: Options<AdminUpdateUserData, ThrowOnError>) => (options.client ?? client).patch<AdminUpdateUserResponses, AdminUpdateUserErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/users/{user_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Reset a user's password
+ *
+ * Sets a new password that passes the password rules and ends the user's login sessions. Superusers only.
+ */
+export const adminResetPassword = <ThrowOnError extends boolean = true>(options: Options<AdminResetPasswordData, ThrowOnError>) => (options.client ?? client).post<AdminResetPasswordResponses, AdminResetPasswordErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/users/{user_id}/password',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * List lockouts
+ *
+ * Client addresses currently locked out after too many failed authentications. Superusers only.
+ */
+export const adminListLockouts = <ThrowOnError extends boolean = true>(options?: Options<AdminListLockoutsData, ThrowOnError>) => (options?.client ?? client).get<AdminListLockoutsResponses, AdminListLockoutsErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/lockouts',
+    ...options
+});
+
+/**
+ * Clear a lockout
+ *
+ * Lets a locked-out address authenticate again at once and forgets its failures. Superusers only.
+ */
+export const adminClearLockout = <ThrowOnError extends boolean = true>(options: Options<AdminClearLockoutData, ThrowOnError>) => (options.client ?? client).delete<AdminClearLockoutResponses, AdminClearLockoutErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/lockouts/{address}',
+    ...options
+});
+
+/**
+ * Read the audit log
+ *
+ * Logins, failed authentications, lockouts, key and user changes, newest first. Never
+ * holds a secret. Superusers only.
+ *
+ */
+export const adminListAuditEvents = <ThrowOnError extends boolean = true>(options?: Options<AdminListAuditEventsData, ThrowOnError>) => (options?.client ?? client).get<AdminListAuditEventsResponses, AdminListAuditEventsErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/admin/audit-events',
+    ...options
 });

@@ -210,5 +210,186 @@ export const operationSecurity = {
       "SessionCookie"
     ],
     "anonymous": false
+  },
+  "getBootstrapStatus": {
+    "method": "GET",
+    "path": "/api/v1/auth/bootstrap-status",
+    "schemes": [],
+    "anonymous": true
+  },
+  "registerKey": {
+    "method": "POST",
+    "path": "/api/v1/auth/register-key",
+    "schemes": [],
+    "anonymous": true
+  },
+  "adminListKeys": {
+    "method": "GET",
+    "path": "/api/v1/admin/keys",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminDeleteKey": {
+    "method": "DELETE",
+    "path": "/api/v1/admin/keys/{key_id}",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminActivateKey": {
+    "method": "POST",
+    "path": "/api/v1/admin/keys/{key_id}/activate",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminDeactivateKey": {
+    "method": "POST",
+    "path": "/api/v1/admin/keys/{key_id}/deactivate",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminListUsers": {
+    "method": "GET",
+    "path": "/api/v1/admin/users",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminCreateUser": {
+    "method": "POST",
+    "path": "/api/v1/admin/users",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminGetUser": {
+    "method": "GET",
+    "path": "/api/v1/admin/users/{user_id}",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminDeleteUser": {
+    "method": "DELETE",
+    "path": "/api/v1/admin/users/{user_id}",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminUpdateUser": {
+    "method": "PATCH",
+    "path": "/api/v1/admin/users/{user_id}",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminResetPassword": {
+    "method": "POST",
+    "path": "/api/v1/admin/users/{user_id}/password",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminListLockouts": {
+    "method": "GET",
+    "path": "/api/v1/admin/lockouts",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminClearLockout": {
+    "method": "DELETE",
+    "path": "/api/v1/admin/lockouts/{address}",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
+  "adminListAuditEvents": {
+    "method": "GET",
+    "path": "/api/v1/admin/audit-events",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
   }
 } as const;

@@ -42,6 +42,10 @@ export type Problem = {
         field: string;
         message: string;
     }>;
+    /**
+     * For 429: seconds to wait, as in Retry-After.
+     */
+    retryAfter?: number;
 };
 
 export type AuthMethod = 'HeaderTokenAuth' | 'BearerTokenAuth' | 'JwtAuth' | 'TokenAuth' | 'QueryParamTokenAuth' | 'BasicAuth' | 'SessionAuth';
@@ -159,6 +163,10 @@ export type Key = {
      * The key this one replaced by rotation.
      */
     rotated_from_id: string | null;
+    /**
+     * The key's own rate limit, or null for the server's default.
+     */
+    rate_limit: RateLimitSetting | null;
 };
 
 export type CreatedKey = Key & {
@@ -199,6 +207,7 @@ export type KeyCreate = {
      * Client addresses or CIDR ranges the key may be used from.
      */
     allowed_ips?: Array<string>;
+    rate_limit?: RateLimitSetting;
 };
 
 export type KeyUpdate = {
@@ -224,6 +233,105 @@ export type KeyRotate = {
     grace_seconds?: number;
 };
 
+export type BootstrapStatus = {
+    /**
+     * True while no user and no key exist.
+     */
+    needs_bootstrap: boolean;
+    /**
+     * Whether any key exists.
+     */
+    has_db_keys: boolean;
+};
+
+export type RegisterKey = {
+    /**
+     * The key to register, at least 32 characters.
+     */
+    api_key: string;
+    /**
+     * A name for the key.
+     */
+    label?: string;
+};
+
+export type RegisteredKey = {
+    detail: string;
+    key_id: string;
+    user_id: string;
+};
+
+export type UserPage = {
+    count: number;
+    next: string | null;
+    previous: string | null;
+    results: Array<User>;
+};
+
+export type UserCreate = {
+    username: string;
+    password: string;
+    is_superuser?: boolean;
+    can_create_tokens?: boolean;
+};
+
+export type UserUpdate = {
+    is_superuser?: boolean;
+    is_active?: boolean;
+    can_create_tokens?: boolean;
+};
+
+export type PasswordReset = {
+    password: string;
+};
+
+export type Lockout = {
+    address: string;
+    locked_until: string;
+};
+
+export type LockoutList = {
+    results: Array<Lockout>;
+};
+
+export type AuditAction = 'auth.login' | 'auth.logout' | 'auth.failed' | 'auth.locked_out' | 'auth.bootstrap' | 'token.issued' | 'key.created' | 'key.updated' | 'key.rotated' | 'key.activated' | 'key.deactivated' | 'key.deleted' | 'user.created' | 'user.updated' | 'user.password_reset' | 'user.deleted' | 'lockout.cleared';
+
+export type AuditOutcome = 'success' | 'failure';
+
+export type AuditEvent = {
+    id: string;
+    at: string;
+    action: AuditAction;
+    outcome: AuditOutcome;
+    /**
+     * The user who acted, when known.
+     */
+    actor_id: string | null;
+    actor_username: string | null;
+    client_ip: string | null;
+    target_type: 'key' | 'user' | 'address' | null;
+    target_id: string | null;
+    /**
+     * A short, secret-free description.
+     */
+    detail: string | null;
+};
+
+export type AuditPage = {
+    count: number;
+    next: string | null;
+    previous: string | null;
+    results: Array<AuditEvent>;
+};
+
+/**
+ * A key's own rate limit, instead of the server's default.
+ */
+export type RateLimitSetting = {
+    limit: number;
+    window_s: number;
+};
+
 /**
  * The key's id.
  */
@@ -239,12 +347,26 @@ export type Limit = number;
  */
 export type Offset = number;
 
+/**
+ * The user's id.
+ */
+export type UserId = string;
+
 export type GetRootData = {
     body?: never;
     path?: never;
     query?: never;
     url: '/';
 };
+
+export type GetRootErrors = {
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type GetRootError = GetRootErrors[keyof GetRootErrors];
 
 export type GetRootResponses = {
     /**
@@ -287,6 +409,15 @@ export type GetMetaData = {
     url: '/meta';
 };
 
+export type GetMetaErrors = {
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type GetMetaError = GetMetaErrors[keyof GetMetaErrors];
+
 export type GetMetaResponses = {
     /**
      * Service metadata.
@@ -302,6 +433,15 @@ export type GetOpenApiJsonData = {
     query?: never;
     url: '/openapi.json';
 };
+
+export type GetOpenApiJsonErrors = {
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type GetOpenApiJsonError = GetOpenApiJsonErrors[keyof GetOpenApiJsonErrors];
 
 export type GetOpenApiJsonResponses = {
     /**
@@ -320,6 +460,15 @@ export type GetOpenApiYamlData = {
     query?: never;
     url: '/openapi.yaml';
 };
+
+export type GetOpenApiYamlErrors = {
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type GetOpenApiYamlError = GetOpenApiYamlErrors[keyof GetOpenApiYamlErrors];
 
 export type GetOpenApiYamlResponses = {
     /**
@@ -358,6 +507,10 @@ export type LoginErrors = {
      * The body is not JSON.
      */
     415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type LoginError = LoginErrors[keyof LoginErrors];
@@ -391,6 +544,10 @@ export type LogoutErrors = {
      * The credential is valid but not allowed to do this; `detail` says what is missing.
      */
     403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type LogoutError = LogoutErrors[keyof LogoutErrors];
@@ -424,6 +581,10 @@ export type WhoamiErrors = {
      * The credential is valid but not allowed to do this; `detail` says what is missing.
      */
     403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type WhoamiError = WhoamiErrors[keyof WhoamiErrors];
@@ -465,6 +626,10 @@ export type GetApiTokenErrors = {
      * The body is not JSON.
      */
     415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type GetApiTokenError = GetApiTokenErrors[keyof GetApiTokenErrors];
@@ -498,6 +663,10 @@ export type CheckApiTokenErrors = {
      * The body is not JSON.
      */
     415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type CheckApiTokenError = CheckApiTokenErrors[keyof CheckApiTokenErrors];
@@ -544,6 +713,10 @@ export type ListKeysErrors = {
      * The credential is valid but not allowed to do this; `detail` says what is missing.
      */
     403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type ListKeysError = ListKeysErrors[keyof ListKeysErrors];
@@ -589,6 +762,10 @@ export type CreateKeyErrors = {
      * The body is not JSON.
      */
     415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type CreateKeyError = CreateKeyErrors[keyof CreateKeyErrors];
@@ -631,6 +808,10 @@ export type DeleteKeyErrors = {
      * Nothing of yours has that id.
      */
     404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type DeleteKeyError = DeleteKeyErrors[keyof DeleteKeyErrors];
@@ -673,6 +854,10 @@ export type GetKeyErrors = {
      * Nothing of yours has that id.
      */
     404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type GetKeyError = GetKeyErrors[keyof GetKeyErrors];
@@ -723,6 +908,10 @@ export type UpdateKeyErrors = {
      * The body is not JSON.
      */
     415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type UpdateKeyError = UpdateKeyErrors[keyof UpdateKeyErrors];
@@ -765,6 +954,10 @@ export type ActivateKeyErrors = {
      * Nothing of yours has that id.
      */
     404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type ActivateKeyError = ActivateKeyErrors[keyof ActivateKeyErrors];
@@ -807,6 +1000,10 @@ export type DeactivateKeyErrors = {
      * Nothing of yours has that id.
      */
     404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type DeactivateKeyError = DeactivateKeyErrors[keyof DeactivateKeyErrors];
@@ -861,6 +1058,10 @@ export type RotateKeyErrors = {
      * The body is not JSON.
      */
     415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
 };
 
 export type RotateKeyError = RotateKeyErrors[keyof RotateKeyErrors];
@@ -873,3 +1074,729 @@ export type RotateKeyResponses = {
 };
 
 export type RotateKeyResponse = RotateKeyResponses[keyof RotateKeyResponses];
+
+export type GetBootstrapStatusData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/bootstrap-status';
+};
+
+export type GetBootstrapStatusErrors = {
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type GetBootstrapStatusError = GetBootstrapStatusErrors[keyof GetBootstrapStatusErrors];
+
+export type GetBootstrapStatusResponses = {
+    /**
+     * Whether the server still needs its first key.
+     */
+    200: BootstrapStatus;
+};
+
+export type GetBootstrapStatusResponse = GetBootstrapStatusResponses[keyof GetBootstrapStatusResponses];
+
+export type RegisterKeyData = {
+    body: RegisterKey;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/register-key';
+};
+
+export type RegisterKeyErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The request conflicts with what exists.
+     */
+    409: Problem;
+    /**
+     * The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).
+     */
+    413: Problem;
+    /**
+     * The body is not JSON.
+     */
+    415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type RegisterKeyError = RegisterKeyErrors[keyof RegisterKeyErrors];
+
+export type RegisterKeyResponses = {
+    /**
+     * Registered; use the key in `X-API-Key` from now on.
+     */
+    201: RegisteredKey;
+};
+
+export type RegisterKeyResponse = RegisterKeyResponses[keyof RegisterKeyResponses];
+
+export type AdminListKeysData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * How many results per page (1 to 200).
+         */
+        limit?: number;
+        /**
+         * How many results to skip.
+         */
+        offset?: number;
+        /**
+         * Only this user's keys.
+         */
+        user_id?: string;
+        /**
+         * Only active (true) or only deactivated (false) keys.
+         */
+        is_active?: boolean;
+        /**
+         * Only expired (true) or only unexpired (false) keys.
+         */
+        expired?: boolean;
+    };
+    url: '/api/v1/admin/keys';
+};
+
+export type AdminListKeysErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminListKeysError = AdminListKeysErrors[keyof AdminListKeysErrors];
+
+export type AdminListKeysResponses = {
+    /**
+     * A page of keys.
+     */
+    200: KeyPage;
+};
+
+export type AdminListKeysResponse = AdminListKeysResponses[keyof AdminListKeysResponses];
+
+export type AdminDeleteKeyData = {
+    body?: never;
+    path: {
+        /**
+         * The key's id.
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/keys/{key_id}';
+};
+
+export type AdminDeleteKeyErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminDeleteKeyError = AdminDeleteKeyErrors[keyof AdminDeleteKeyErrors];
+
+export type AdminDeleteKeyResponses = {
+    /**
+     * Deleted.
+     */
+    204: void;
+};
+
+export type AdminDeleteKeyResponse = AdminDeleteKeyResponses[keyof AdminDeleteKeyResponses];
+
+export type AdminActivateKeyData = {
+    body?: never;
+    path: {
+        /**
+         * The key's id.
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/keys/{key_id}/activate';
+};
+
+export type AdminActivateKeyErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminActivateKeyError = AdminActivateKeyErrors[keyof AdminActivateKeyErrors];
+
+export type AdminActivateKeyResponses = {
+    /**
+     * The key, without its secret.
+     */
+    200: Key;
+};
+
+export type AdminActivateKeyResponse = AdminActivateKeyResponses[keyof AdminActivateKeyResponses];
+
+export type AdminDeactivateKeyData = {
+    body?: never;
+    path: {
+        /**
+         * The key's id.
+         */
+        key_id: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/keys/{key_id}/deactivate';
+};
+
+export type AdminDeactivateKeyErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminDeactivateKeyError = AdminDeactivateKeyErrors[keyof AdminDeactivateKeyErrors];
+
+export type AdminDeactivateKeyResponses = {
+    /**
+     * The key, without its secret.
+     */
+    200: Key;
+};
+
+export type AdminDeactivateKeyResponse = AdminDeactivateKeyResponses[keyof AdminDeactivateKeyResponses];
+
+export type AdminListUsersData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * How many results per page (1 to 200).
+         */
+        limit?: number;
+        /**
+         * How many results to skip.
+         */
+        offset?: number;
+        /**
+         * Only active (true) or only deactivated (false) users.
+         */
+        is_active?: boolean;
+        /**
+         * Only superusers (true) or only other users (false).
+         */
+        is_superuser?: boolean;
+    };
+    url: '/api/v1/admin/users';
+};
+
+export type AdminListUsersErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminListUsersError = AdminListUsersErrors[keyof AdminListUsersErrors];
+
+export type AdminListUsersResponses = {
+    /**
+     * A page of users.
+     */
+    200: UserPage;
+};
+
+export type AdminListUsersResponse = AdminListUsersResponses[keyof AdminListUsersResponses];
+
+export type AdminCreateUserData = {
+    body: UserCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/admin/users';
+};
+
+export type AdminCreateUserErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * The request conflicts with what exists.
+     */
+    409: Problem;
+    /**
+     * The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).
+     */
+    413: Problem;
+    /**
+     * The body is not JSON.
+     */
+    415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminCreateUserError = AdminCreateUserErrors[keyof AdminCreateUserErrors];
+
+export type AdminCreateUserResponses = {
+    /**
+     * The new user.
+     */
+    201: User;
+};
+
+export type AdminCreateUserResponse = AdminCreateUserResponses[keyof AdminCreateUserResponses];
+
+export type AdminDeleteUserData = {
+    body?: never;
+    path: {
+        /**
+         * The user's id.
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/users/{user_id}';
+};
+
+export type AdminDeleteUserErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with what exists.
+     */
+    409: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminDeleteUserError = AdminDeleteUserErrors[keyof AdminDeleteUserErrors];
+
+export type AdminDeleteUserResponses = {
+    /**
+     * Deleted.
+     */
+    204: void;
+};
+
+export type AdminDeleteUserResponse = AdminDeleteUserResponses[keyof AdminDeleteUserResponses];
+
+export type AdminGetUserData = {
+    body?: never;
+    path: {
+        /**
+         * The user's id.
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/users/{user_id}';
+};
+
+export type AdminGetUserErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminGetUserError = AdminGetUserErrors[keyof AdminGetUserErrors];
+
+export type AdminGetUserResponses = {
+    /**
+     * The user.
+     */
+    200: User;
+};
+
+export type AdminGetUserResponse = AdminGetUserResponses[keyof AdminGetUserResponses];
+
+export type AdminUpdateUserData = {
+    body: UserUpdate;
+    path: {
+        /**
+         * The user's id.
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/users/{user_id}';
+};
+
+export type AdminUpdateUserErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with what exists.
+     */
+    409: Problem;
+    /**
+     * The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).
+     */
+    413: Problem;
+    /**
+     * The body is not JSON.
+     */
+    415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminUpdateUserError = AdminUpdateUserErrors[keyof AdminUpdateUserErrors];
+
+export type AdminUpdateUserResponses = {
+    /**
+     * The user.
+     */
+    200: User;
+};
+
+export type AdminUpdateUserResponse = AdminUpdateUserResponses[keyof AdminUpdateUserResponses];
+
+export type AdminResetPasswordData = {
+    body: PasswordReset;
+    path: {
+        /**
+         * The user's id.
+         */
+        user_id: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/users/{user_id}/password';
+};
+
+export type AdminResetPasswordErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).
+     */
+    413: Problem;
+    /**
+     * The body is not JSON.
+     */
+    415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminResetPasswordError = AdminResetPasswordErrors[keyof AdminResetPasswordErrors];
+
+export type AdminResetPasswordResponses = {
+    /**
+     * Password changed; the user's sessions are ended.
+     */
+    204: void;
+};
+
+export type AdminResetPasswordResponse = AdminResetPasswordResponses[keyof AdminResetPasswordResponses];
+
+export type AdminListLockoutsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/api/v1/admin/lockouts';
+};
+
+export type AdminListLockoutsErrors = {
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminListLockoutsError = AdminListLockoutsErrors[keyof AdminListLockoutsErrors];
+
+export type AdminListLockoutsResponses = {
+    /**
+     * The current lockouts.
+     */
+    200: LockoutList;
+};
+
+export type AdminListLockoutsResponse = AdminListLockoutsResponses[keyof AdminListLockoutsResponses];
+
+export type AdminClearLockoutData = {
+    body?: never;
+    path: {
+        /**
+         * The locked-out client address.
+         */
+        address: string;
+    };
+    query?: never;
+    url: '/api/v1/admin/lockouts/{address}';
+};
+
+export type AdminClearLockoutErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminClearLockoutError = AdminClearLockoutErrors[keyof AdminClearLockoutErrors];
+
+export type AdminClearLockoutResponses = {
+    /**
+     * Cleared.
+     */
+    204: void;
+};
+
+export type AdminClearLockoutResponse = AdminClearLockoutResponses[keyof AdminClearLockoutResponses];
+
+export type AdminListAuditEventsData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * How many results per page (1 to 200).
+         */
+        limit?: number;
+        /**
+         * How many results to skip.
+         */
+        offset?: number;
+        /**
+         * Only this action.
+         */
+        action?: AuditAction;
+        /**
+         * Only this outcome.
+         */
+        outcome?: AuditOutcome;
+        /**
+         * Only events by this user.
+         */
+        actor_id?: string;
+        /**
+         * Only events about this key or user.
+         */
+        target_id?: string;
+        /**
+         * Only events from this client address.
+         */
+        client_ip?: string;
+        /**
+         * Only events at or after this time.
+         */
+        since?: string;
+        /**
+         * Only events before this time.
+         */
+        until?: string;
+    };
+    url: '/api/v1/admin/audit-events';
+};
+
+export type AdminListAuditEventsErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type AdminListAuditEventsError = AdminListAuditEventsErrors[keyof AdminListAuditEventsErrors];
+
+export type AdminListAuditEventsResponses = {
+    /**
+     * A page of audit events.
+     */
+    200: AuditPage;
+};
+
+export type AdminListAuditEventsResponse = AdminListAuditEventsResponses[keyof AdminListAuditEventsResponses];

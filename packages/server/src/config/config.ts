@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseIpRules } from '../net/ip-rules.js';
 
 /** The authentication methods an operator can switch on or off. */
 export const AUTH_METHOD_SWITCHES = ['header', 'bearer', 'token', 'query', 'basic', 'session'] as const;
@@ -28,6 +29,14 @@ export interface Config {
   maxBodyBytes: number;
   usageFlushMs: number;
   logLevel: string;
+  rateLimit: number;
+  rateWindowS: number;
+  lockoutAttempts: number;
+  lockoutWindowS: number;
+  lockoutDurationS: number;
+  trustedProxies: string[];
+  redisUrl: string | undefined;
+  redisPrefix: string;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -263,6 +272,85 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     parse: (raw) => {
       if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw))
         throw new BadValue('must be one of fatal, error, warn, info, debug, trace, silent');
+      return raw;
+    },
+  },
+  {
+    key: 'rateLimit',
+    env: 'LATCHKEY_RATE_LIMIT',
+    description:
+      'Requests allowed per credential (per client address when anonymous) in each window; a key may have its own.',
+    default: '100',
+    parse: integer(1, 1_000_000),
+  },
+  {
+    key: 'rateWindowS',
+    env: 'LATCHKEY_RATE_WINDOW_S',
+    description: 'Length of the rate-limit window in seconds.',
+    default: '60',
+    parse: integer(1, 86_400),
+  },
+  {
+    key: 'lockoutAttempts',
+    env: 'LATCHKEY_LOCKOUT_ATTEMPTS',
+    description: 'Failed authentications from one client address that lock it out.',
+    default: '5',
+    parse: integer(1, 1000),
+  },
+  {
+    key: 'lockoutWindowS',
+    env: 'LATCHKEY_LOCKOUT_WINDOW_S',
+    description: 'Window in seconds in which those failures are counted.',
+    default: '300',
+    parse: integer(1, 86_400),
+  },
+  {
+    key: 'lockoutDurationS',
+    env: 'LATCHKEY_LOCKOUT_DURATION_S',
+    description: 'How long a locked-out address is refused, in seconds.',
+    default: '300',
+    parse: integer(1, 86_400),
+  },
+  {
+    key: 'trustedProxies',
+    env: 'LATCHKEY_TRUSTED_PROXIES',
+    description:
+      'Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed, comma separated. Empty: the socket address is the client.',
+    default: '',
+    parse: (raw) => {
+      try {
+        return parseIpRules(list(raw));
+      } catch (err) {
+        throw new BadValue((err as Error).message);
+      }
+    },
+  },
+  {
+    key: 'redisUrl',
+    env: 'LATCHKEY_REDIS_URL',
+    description:
+      'redis:// or rediss:// URL: rate limits and lockouts are then shared by every instance. Empty: kept in memory.',
+    default: undefined,
+    parse: (raw) => {
+      if (raw === '') return undefined;
+      if (!/^rediss?:\/\//.test(raw)) throw new BadValue('must start with redis:// or rediss://');
+      try {
+        new URL(raw);
+      } catch {
+        throw new BadValue('is not a valid URL');
+      }
+      return raw;
+    },
+  },
+  {
+    key: 'redisPrefix',
+    env: 'LATCHKEY_REDIS_PREFIX',
+    description:
+      'Prefix of every Redis key Latchkey writes, so that several deployments can share one Redis.',
+    default: 'latchkey',
+    parse: (raw) => {
+      if (!/^[A-Za-z0-9:_-]{1,64}$/.test(raw))
+        throw new BadValue('may hold only letters, digits, : _ - (1 to 64)');
       return raw;
     },
   },

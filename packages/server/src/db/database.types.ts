@@ -1,3 +1,4 @@
+import type { AuditEventTable } from '../audit/audit.table.js';
 import type { ApiKeyTable } from '../keys/key.table.js';
 import type { SessionTable } from '../sessions/session.table.js';
 import type { UserTable } from '../users/user.table.js';
@@ -6,4 +7,5 @@ export interface Database {
   users: UserTable;
   api_keys: ApiKeyTable;
   sessions: SessionTable;
+  audit_events: AuditEventTable;
 }

@@ -13,17 +13,20 @@ export class ApiError extends Error {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly errors: FieldError[] | undefined;
+  /** For 429: seconds to wait, also sent as Retry-After. */
+  readonly retryAfter: number | undefined;
 
   constructor(
     readonly code: ErrorCode,
     readonly detail: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    options: { errors?: FieldError[]; headers?: Record<string, string>; retryAfter?: number } = {},
   ) {
     super(detail);
     this.name = 'ApiError';
     this.status = ERROR_CODES[code].status;
     this.errors = options.errors;
     this.headers = options.headers ?? {};
+    this.retryAfter = options.retryAfter;
   }
 
   /** A validation problem naming one field. */
@@ -40,6 +43,7 @@ export interface Problem {
   detail: string;
   instance?: string;
   errors?: FieldError[];
+  retryAfter?: number;
 }
 
 /** The RFC 9457 body for an error; `type` points at the code's page in the docs. */
@@ -53,5 +57,6 @@ export function toProblem(error: ApiError, instance?: string): Problem {
   };
   if (instance) problem.instance = instance;
   if (error.errors?.length) problem.errors = error.errors;
+  if (error.retryAfter !== undefined) problem.retryAfter = error.retryAfter;
   return problem;
 }

@@ -2,8 +2,9 @@ import type { Context as KoaContext } from 'koa';
 
 import { CSRF_COOKIE, SESSION_COOKIE } from '../auth/credential.js';
 import { ApiError } from '../errors/api-error.js';
+import type { UserRow } from '../users/user.table.js';
 import { toUserView } from '../users/user.view.js';
-import { caller, type Handler, type HandlerContext } from './handler.js';
+import { auditActor, caller, type Handler, type HandlerContext } from './handler.js';
 
 interface Credentials {
   username: string;
@@ -12,15 +13,34 @@ interface Credentials {
 
 const BAD_LOGIN = 'The username or password is wrong, or the user is inactive.';
 
-async function passwordLogin(c: HandlerContext) {
+/**
+ * Checks a username and password; a refusal is audited as a failed login. The audit row
+ * names the account only when it exists, so a password typed into the username field
+ * never lands in the log.
+ */
+async function passwordLogin(c: HandlerContext, endpoint: 'login' | 'get_api_token') {
   const { username, password } = c.body as Credentials;
   const user = await c.services.users.authenticate(username, password);
+  const refuse = async (why: string, target: UserRow | undefined) => {
+    await c.services.audit.record({
+      action: 'auth.login',
+      outcome: 'failure',
+      actor: { clientIp: c.clientIp },
+      ...(target ? { target: { type: 'user' as const, id: target.id } } : {}),
+      detail: `${endpoint}: ${why}`,
+    });
+  };
   if (!user) {
+    const known = username.includes('\u0000')
+      ? undefined
+      : await c.services.users.users.findByUsername(username);
+    await refuse(known ? `wrong password or inactive user ${known.username}` : 'unknown username', known);
     throw new ApiError('AUTHENTICATION_FAILED', BAD_LOGIN, {
       headers: { 'WWW-Authenticate': c.services.authenticator.challenge('invalid_token') },
     });
   }
   if (c.config.superuserOnly && !user.is_superuser) {
+    await refuse(`${user.username} is not a superuser (superuser_only)`, user);
     throw new ApiError(
       'SUPERUSER_REQUIRED',
       'Valid credentials, but the user does not have permission (make sure the user is a superuser).',
@@ -43,8 +63,14 @@ function setCookies(
 /** Handlers of the `auth` tag. */
 export const authHandlers = {
   login: async (c) => {
-    const user = await passwordLogin(c);
+    const user = await passwordLogin(c, 'login');
     const login = await c.services.sessions.create(user);
+    await c.services.audit.record({
+      action: 'auth.login',
+      actor: { id: user.id, username: user.username, clientIp: c.clientIp },
+      target: { type: 'user', id: user.id },
+      detail: `login: session ${login.session.id}`,
+    });
     setCookies(c.koa, c.koa.secure || c.config.cookieSecure, {
       value: login.cookie,
       csrf: login.session.csrf_token,
@@ -72,6 +98,12 @@ export const authHandlers = {
       );
     }
     await c.services.sessions.end(principal.session.id);
+    await c.services.audit.record({
+      action: 'auth.logout',
+      actor: auditActor(c),
+      target: { type: 'user', id: principal.user.id },
+      detail: `session ${principal.session.id}`,
+    });
     setCookies(c.koa, c.koa.secure || c.config.cookieSecure, { value: '', csrf: '', maxAgeMs: 0 });
     return { status: 204 };
   },
@@ -93,8 +125,16 @@ export const authHandlers = {
   },
 
   getApiToken: async (c) => {
-    const user = await passwordLogin(c);
-    const { row, plaintext } = await c.services.keys.issueToken(user, c.config.apiTokenTtlDays);
+    const user = await passwordLogin(c, 'get_api_token');
+    const { row, plaintext, issued } = await c.services.keys.issueToken(user, c.config.apiTokenTtlDays);
+    if (issued) {
+      await c.services.audit.record({
+        action: 'token.issued',
+        actor: { id: user.id, username: user.username, clientIp: c.clientIp },
+        target: { type: 'key', id: row.id },
+        detail: `${row.name}, expires ${row.expires_at}`,
+      });
+    }
     return {
       status: 200,
       headers: { 'Cache-Control': 'no-store' },
@@ -114,5 +154,43 @@ export const authHandlers = {
     const result = await c.services.keys.verify(token);
     const ok = result.ok && (!c.config.superuserOnly || Boolean(result.user.is_superuser));
     return { status: 200, body: { success: ok, user_id: ok && result.ok ? result.user.id : null } };
+  },
+
+  getBootstrapStatus: async (c) => {
+    const status = await c.services.bootstrap.status();
+    return {
+      status: 200,
+      headers: { 'Cache-Control': 'no-store' },
+      body: { needs_bootstrap: status.needsBootstrap, has_db_keys: status.hasDbKeys },
+    };
+  },
+
+  registerKey: async (c) => {
+    const { api_key, label } = c.body as { api_key: string; label?: string };
+    let registered: Awaited<ReturnType<typeof c.services.bootstrap.register>>;
+    try {
+      registered = await c.services.bootstrap.register(api_key, label);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === 'BOOTSTRAP_DONE') {
+        await c.services.audit.record({
+          action: 'auth.bootstrap',
+          outcome: 'failure',
+          actor: { clientIp: c.clientIp },
+          detail: 'refused: already set up',
+        });
+      }
+      throw err;
+    }
+    const { user, key } = registered;
+    await c.services.audit.record({
+      action: 'auth.bootstrap',
+      actor: { id: user.id, username: user.username, clientIp: c.clientIp },
+      target: { type: 'key', id: key.id },
+      detail: `${key.name}, owned by new superuser ${user.username}`,
+    });
+    return {
+      status: 201,
+      body: { detail: 'API key registered.', key_id: key.id, user_id: user.id },
+    };
   },
 } satisfies Record<string, Handler>;

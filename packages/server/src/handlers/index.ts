@@ -1,3 +1,4 @@
+import { adminHandlers } from './admin.handlers.js';
 import { authHandlers } from './auth.handlers.js';
 import type { Handler } from './handler.js';
 import { keysHandlers } from './keys.handlers.js';
@@ -8,4 +9,5 @@ export const HANDLERS: Record<string, Handler> = {
   ...metaHandlers,
   ...authHandlers,
   ...keysHandlers,
+  ...adminHandlers,
 };

@@ -1,20 +1,9 @@
+import type { AuditAction } from '../audit/audit.table.js';
 import { ApiError } from '../errors/api-error.js';
 import type { KeyInput, KeyPatch } from '../keys/key.service.js';
+import type { ApiKeyRow } from '../keys/key.table.js';
 import { toKeyView } from '../keys/key.view.js';
-import { caller, type Handler, type HandlerContext } from './handler.js';
-import { MAX_PAGE_SIZE } from './meta.handlers.js';
-
-const DEFAULT_PAGE_SIZE = 50;
-
-function pageUrl(c: HandlerContext, limit: number, offset: number): string {
-  // Koa 3's ctx.origin is the request's Origin header (null without one), not this server's
-  // origin; href is built from the protocol and Host, like the request line.
-  const url = new URL(c.koa.href);
-  url.searchParams.delete('api_key');
-  url.searchParams.set('limit', String(limit));
-  url.searchParams.set('offset', String(offset));
-  return url.toString();
-}
+import { auditActor, caller, type Handler, type HandlerContext, pageBody, pageOf } from './handler.js';
 
 function ensureCanCreate(c: HandlerContext) {
   const { user } = caller(c);
@@ -27,28 +16,36 @@ function ensureCanCreate(c: HandlerContext) {
   return user;
 }
 
+/** Records a change to a key: the key's id and name, never its value. */
+export function auditKey(c: HandlerContext, action: AuditAction, key: ApiKeyRow, detail = key.name) {
+  return c.services.audit.record({
+    action,
+    actor: auditActor(c),
+    target: { type: 'key', id: key.id },
+    detail,
+  });
+}
+
+/** Which fields a key update asked to change, for the audit log. */
+function patchSummary(key: ApiKeyRow, patch: KeyPatch): string {
+  const changed = Object.keys(patch).filter((f) => patch[f as keyof KeyPatch] !== undefined);
+  return `${key.name}: ${changed.join(', ')}`;
+}
+
 /** Handlers of the `keys` tag: always the caller's own keys; another user's key is a 404. */
 export const keysHandlers = {
   listKeys: async (c) => {
     const { user } = caller(c);
-    const limit = Math.min(Number(c.query.limit ?? DEFAULT_PAGE_SIZE), MAX_PAGE_SIZE);
-    const offset = Number(c.query.offset ?? 0);
+    const page = pageOf(c);
     const isActive = c.query.is_active === undefined ? undefined : c.query.is_active === true;
-    const { count, rows } = await c.services.keys.keys.listOwned(user.id, { limit, offset, isActive });
-    return {
-      status: 200,
-      body: {
-        count,
-        next: offset + limit < count ? pageUrl(c, limit, offset + limit) : null,
-        previous: offset > 0 ? pageUrl(c, limit, Math.max(0, offset - limit)) : null,
-        results: rows.map(toKeyView),
-      },
-    };
+    const { count, rows } = await c.services.keys.keys.listOwned(user.id, { ...page, isActive });
+    return { status: 200, body: pageBody(c, page, count, rows.map(toKeyView)) };
   },
 
   createKey: async (c) => {
     const user = ensureCanCreate(c);
     const { row, plaintext } = await c.services.keys.create(user, c.body as KeyInput, 'api');
+    await auditKey(c, 'key.created', row);
     return {
       status: 201,
       headers: { 'Cache-Control': 'no-store', Location: `/api/v1/keys/${row.id}` },
@@ -62,29 +59,41 @@ export const keysHandlers = {
   },
 
   updateKey: async (c) => {
-    const row = await c.services.keys.update(caller(c).user, c.params.key_id as string, c.body as KeyPatch);
+    const patch = c.body as KeyPatch;
+    const row = await c.services.keys.update(caller(c).user, c.params.key_id as string, patch);
+    await auditKey(c, 'key.updated', row, patchSummary(row, patch));
     return { status: 200, body: toKeyView(row) };
   },
 
   deleteKey: async (c) => {
-    await c.services.keys.delete(caller(c).user, c.params.key_id as string);
+    const row = await c.services.keys.delete(caller(c).user, c.params.key_id as string);
+    await auditKey(c, 'key.deleted', row);
     return { status: 204 };
   },
 
   activateKey: async (c) => {
     const row = await c.services.keys.setActive(caller(c).user, c.params.key_id as string, true);
+    await auditKey(c, 'key.activated', row);
     return { status: 200, body: toKeyView(row) };
   },
 
   deactivateKey: async (c) => {
     const row = await c.services.keys.setActive(caller(c).user, c.params.key_id as string, false);
+    await auditKey(c, 'key.deactivated', row);
     return { status: 200, body: toKeyView(row) };
   },
 
   rotateKey: async (c) => {
     const user = ensureCanCreate(c);
     const grace = (c.body as { grace_seconds?: number } | undefined)?.grace_seconds ?? 0;
-    const { row, plaintext } = await c.services.keys.rotate(user, c.params.key_id as string, grace);
+    const oldId = c.params.key_id as string;
+    const { row, plaintext } = await c.services.keys.rotate(user, oldId, grace);
+    await c.services.audit.record({
+      action: 'key.rotated',
+      actor: auditActor(c),
+      target: { type: 'key', id: oldId },
+      detail: `${row.name}: replaced by ${row.id}, old key valid ${grace} s more`,
+    });
     return {
       status: 201,
       headers: { 'Cache-Control': 'no-store', Location: `/api/v1/keys/${row.id}` },

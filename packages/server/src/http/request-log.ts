@@ -14,7 +14,7 @@ export function requestLog(logger: Logger): Middleware {
           path: ctx.path,
           status: ctx.status,
           ms: Math.round((performance.now() - started) * 10) / 10,
-          ip: ctx.request.socket.remoteAddress,
+          ip: ctx.state.clientIp ?? ctx.request.socket.remoteAddress,
           user: ctx.state.userId,
         },
         'request',

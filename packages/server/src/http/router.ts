@@ -51,11 +51,6 @@ function credentialSource(ctx: Parameters<Middleware>[0]): CredentialSource {
   };
 }
 
-function clientIp(ctx: Parameters<Middleware>[0]): string {
-  const ip = ctx.request.socket.remoteAddress ?? '';
-  return ip.startsWith('::ffff:') ? ip.slice(7) : ip;
-}
-
 /** The path of the first string holding a NUL character, which no database stores as text. */
 export function findNul(value: unknown, path = 'body'): string | undefined {
   if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
@@ -72,6 +67,11 @@ export function findNul(value: unknown, path = 'body'): string | undefined {
   }
   return undefined;
 }
+
+/** Operations that check a password themselves: their failures count towards a lockout. */
+const PASSWORD_OPERATIONS = new Set(['login', 'getApiToken']);
+/** Health checks come from load balancers many times a minute and are never limited. */
+const UNLIMITED_OPERATIONS = new Set(['getHealth']);
 
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json$/i;
 
@@ -106,18 +106,46 @@ export function contractRouter(
       throw new ApiError('NOT_FOUND', `Nothing is at ${ctx.method} ${ctx.path}.`);
     }
     ctx.state.operation = operation;
+    const operationId = operation.operationId as string;
+    const { protection } = services;
+    const clientIp = protection.clientIp(ctx.request.socket.remoteAddress ?? '', ctx.get('x-forwarded-for'));
+    ctx.state.clientIp = clientIp;
 
     const security = operation.security ?? (api.definition.security as unknown[] | undefined) ?? [];
+    const authenticates = security.length > 0;
+    const guarded = authenticates || PASSWORD_OPERATIONS.has(operationId);
+    const { failures } = guarded ? await protection.assertNotLockedOut(clientIp) : { failures: 0 };
+
     let principal: Principal | undefined;
-    if (security.length > 0) {
-      principal = await services.authenticator.authenticate({
-        method: ctx.method,
-        clientIp: clientIp(ctx),
-        source: credentialSource(ctx),
-      });
+    if (authenticates) {
+      try {
+        principal = await services.authenticator.authenticate({
+          method: ctx.method,
+          clientIp,
+          source: credentialSource(ctx),
+        });
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) {
+          await protection.recordFailure(clientIp, `${ctx.method} ${ctx.path}: ${err.code}`);
+        }
+        throw err;
+      }
+      await protection.recordSuccess(clientIp, failures);
       ctx.set(Authenticator.headers(principal));
       ctx.state.userId = principal.user.id;
       if (principal.method === 'QueryParamTokenAuth') ctx.set('Cache-Control', 'private, no-store');
+    }
+
+    if (!UNLIMITED_OPERATIONS.has(operationId)) {
+      const decision = await protection.consume(principal, clientIp);
+      ctx.set(decision.headers);
+      if (!decision.allowed) {
+        throw new ApiError(
+          'RATE_LIMITED',
+          `Rate limit exceeded; try again in ${decision.retryAfterS} seconds.`,
+          { headers: { 'Retry-After': String(decision.retryAfterS) }, retryAfter: decision.retryAfterS },
+        );
+      }
     }
 
     const hasBody = (ctx.request.length ?? 0) > 0 || ctx.get('transfer-encoding') !== '';
@@ -142,15 +170,29 @@ export function contractRouter(
 
     const handler = handlers[operation.operationId as string];
     if (!handler) throw new ApiError('NOT_FOUND', `Nothing is at ${ctx.method} ${ctx.path}.`);
-    const result = await handler({
-      koa: ctx,
-      principal,
-      params: (validation.coerced.params ?? request.params ?? {}) as Record<string, string>,
-      query: (validation.coerced.query ?? {}) as Record<string, unknown>,
-      body: request.body,
-      services,
-      config,
-    });
+    const run = () =>
+      handler({
+        koa: ctx,
+        principal,
+        clientIp,
+        params: (validation.coerced.params ?? request.params ?? {}) as Record<string, string>,
+        query: (validation.coerced.query ?? {}) as Record<string, unknown>,
+        body: request.body,
+        services,
+        config,
+      });
+    let result: Awaited<ReturnType<Handler>>;
+    if (PASSWORD_OPERATIONS.has(operationId)) {
+      try {
+        result = await run();
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) await protection.recordFailure(clientIp);
+        throw err;
+      }
+      await protection.recordSuccess(clientIp, failures);
+    } else {
+      result = await run();
+    }
     ctx.status = result.status;
     if (result.headers) ctx.set(result.headers);
     if (result.body !== undefined) {

@@ -26,6 +26,8 @@ const KEY_COLUMNS = [
   'k.created_via',
   'k.rotated_from_id',
   'k.sealed_key',
+  'k.rate_limit',
+  'k.rate_window_s',
 ] as const;
 
 export class KeyRepository {
@@ -89,6 +91,37 @@ export class KeyRepository {
   ): Promise<{ count: number; rows: ApiKeyRow[] }> {
     let query = this.db.selectFrom('api_keys').where('user_id', '=', userId);
     if (page.isActive !== undefined) query = query.where('is_active', '=', page.isActive ? 1 : 0);
+    const [{ n } = { n: 0 }] = await query
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .execute();
+    const rows = await query
+      .selectAll()
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(page.limit)
+      .offset(page.offset)
+      .execute();
+    return { count: Number(n), rows };
+  }
+
+  findById(id: string): Promise<ApiKeyRow | undefined> {
+    return this.db.selectFrom('api_keys').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  /** Every user's keys, newest first: the admin list, with its filters. */
+  async listAll(
+    filter: { userId?: string | undefined; isActive?: boolean | undefined; expired?: boolean | undefined },
+    nowIso: string,
+    page: { limit: number; offset: number },
+  ): Promise<{ count: number; rows: ApiKeyRow[] }> {
+    let query = this.db.selectFrom('api_keys');
+    if (filter.userId !== undefined) query = query.where('user_id', '=', filter.userId);
+    if (filter.isActive !== undefined) query = query.where('is_active', '=', filter.isActive ? 1 : 0);
+    // Timestamps are fixed-width ISO strings, so they compare as text; a key expires at expires_at.
+    if (filter.expired === true)
+      query = query.where('expires_at', 'is not', null).where('expires_at', '<=', nowIso);
+    if (filter.expired === false)
+      query = query.where((eb) => eb.or([eb('expires_at', 'is', null), eb('expires_at', '>', nowIso)]));
     const [{ n } = { n: 0 }] = await query
       .select((eb) => eb.fn.countAll<string | number>().as('n'))
       .execute();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import { isoNow, isUniqueViolation, lockWithinTransaction } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
 import { ApiError } from '../errors/api-error.js';
@@ -21,6 +21,7 @@ export interface KeyInput {
   write_enabled?: boolean | undefined;
   expires_at?: string | null | undefined;
   allowed_ips?: string[] | undefined;
+  rate_limit?: { limit: number; window_s: number } | null | undefined;
 }
 
 export interface KeyPatch {
@@ -82,6 +83,28 @@ export class KeyService {
     return { ok: true, key: found.key, user: found.user };
   }
 
+  /** The same service, its reads and writes joining the given transaction. */
+  withinTransaction(trx: Transaction<Database>): KeyService {
+    return new KeyService(trx, this.secrets, this.prefix, () => {});
+  }
+
+  /** Why a key supplied by a caller cannot be stored, or undefined when it can. */
+  suppliedKeyProblem(value: string): string | undefined {
+    const shape = inspectKey(value, this.prefix);
+    if (shape.kind !== 'invalid') return undefined;
+    switch (shape.reason) {
+      case 'bad_checksum':
+      case 'bad_format':
+        return `starts with "${this.prefix}" but is not a well-formed ${this.prefix} key (wrong length or checksum)`;
+      case 'too_short':
+        return 'must be at least 32 characters';
+      case 'too_long':
+        return 'must be at most 256 characters';
+      default:
+        return 'may hold only letters, digits and _ . ~ + / = -';
+    }
+  }
+
   /** Creates a key for `owner` and returns the stored row with the plaintext, shown once. */
   async create(
     owner: UserRow,
@@ -92,18 +115,8 @@ export class KeyService {
     const now = extra.now ?? new Date();
     let plaintext: string;
     if (input.key !== undefined) {
-      const shape = inspectKey(input.key, this.prefix);
-      if (shape.kind === 'invalid') {
-        const why =
-          shape.reason === 'bad_checksum' || shape.reason === 'bad_format'
-            ? `starts with "${this.prefix}" but is not a well-formed ${this.prefix} key (wrong length or checksum)`
-            : shape.reason === 'too_short'
-              ? 'must be at least 32 characters'
-              : shape.reason === 'too_long'
-                ? 'must be at most 256 characters'
-                : 'may hold only letters, digits and _ . ~ + / = -';
-        throw ApiError.field('body.key', why);
-      }
+      const why = this.suppliedKeyProblem(input.key);
+      if (why) throw ApiError.field('body.key', why);
       plaintext = input.key;
     } else {
       plaintext = generateKey(this.prefix);
@@ -130,6 +143,8 @@ export class KeyService {
       created_via: via,
       rotated_from_id: extra.rotatedFromId ?? null,
       sealed_key: extra.sealIt ? seal(this.secrets.sealKey, plaintext) : null,
+      rate_limit: input.rate_limit?.limit ?? null,
+      rate_window_s: input.rate_limit?.window_s ?? null,
     };
     try {
       await this.keys.insert(row);
@@ -192,16 +207,39 @@ export class KeyService {
   }
 
   async setActive(owner: UserRow, id: string, active: boolean): Promise<ApiKeyRow> {
-    const row = await this.getOwned(owner, id);
+    return this.changeActive(await this.getOwned(owner, id), active);
+  }
+
+  private async changeActive(row: ApiKeyRow, active: boolean): Promise<ApiKeyRow> {
     if (Boolean(row.is_active) === active) return row;
     const next = { is_active: active ? 1 : 0, updated_at: isoNow() };
     await this.keys.update(row.id, next);
     return { ...row, ...next };
   }
 
-  async delete(owner: UserRow, id: string): Promise<void> {
+  async delete(owner: UserRow, id: string): Promise<ApiKeyRow> {
     const row = await this.getOwned(owner, id);
     await this.keys.delete(row.id);
+    return row;
+  }
+
+  /** Admin: any user's key; 404 KEY_NOT_FOUND otherwise. */
+  async getAny(id: string): Promise<ApiKeyRow> {
+    const row = await this.keys.findById(id);
+    if (!row) throw new ApiError('KEY_NOT_FOUND', `No key with id ${id}.`);
+    return row;
+  }
+
+  /** Admin: activates or deactivates any user's key. */
+  async setActiveAny(id: string, active: boolean): Promise<ApiKeyRow> {
+    return this.changeActive(await this.getAny(id), active);
+  }
+
+  /** Admin: deletes any user's key; it stops working at once. */
+  async deleteAny(id: string): Promise<ApiKeyRow> {
+    const row = await this.getAny(id);
+    await this.keys.delete(row.id);
+    return row;
   }
 
   /**
@@ -257,6 +295,10 @@ export class KeyService {
           write_enabled: Boolean(old.write_enabled),
           expires_at: old.expires_at,
           allowed_ips: JSON.parse(old.allowed_ips) as string[],
+          rate_limit:
+            old.rate_limit !== null && old.rate_window_s !== null
+              ? { limit: old.rate_limit, window_s: old.rate_window_s }
+              : null,
         },
         'rotation',
         { rotatedFromId: old.id, now },
@@ -265,12 +307,15 @@ export class KeyService {
     });
   }
 
-  /** get_api_token: the newest still-valid token this endpoint issued, or a new one. */
+  /**
+   * get_api_token: the newest still-valid token this endpoint issued, or a new one
+   * (`issued` tells which, for the audit log).
+   */
   async issueToken(
     owner: UserRow,
     ttlDays: number,
     now: Date = new Date(),
-  ): Promise<{ row: ApiKeyRow; plaintext: string }> {
+  ): Promise<{ row: ApiKeyRow; plaintext: string; issued: boolean }> {
     // One issuance per user at a time, across instances: simultaneous first calls must
     // all get the same token, not one each.
     return this.db.transaction().execute(async (trx) => {
@@ -281,7 +326,7 @@ export class KeyService {
         const plaintext = unseal(this.secrets.sealKey, existing.sealed_key);
         // A token sealed under a replaced secret cannot be returned; a new one is issued.
         if (plaintext !== undefined && this.digest(plaintext) === existing.digest)
-          return { row: existing, plaintext };
+          return { row: existing, plaintext, issued: false };
       }
       if (!owner.can_create_tokens) {
         throw new ApiError(
@@ -289,7 +334,7 @@ export class KeyService {
           'Valid credentials, but this user may not create API tokens (can_create_tokens is off).',
         );
       }
-      return new KeyService(trx, this.secrets, this.prefix, () => {}).create(
+      const created = await new KeyService(trx, this.secrets, this.prefix, () => {}).create(
         owner,
         {
           name: 'get_api_token',
@@ -298,6 +343,7 @@ export class KeyService {
         'get_api_token',
         { sealIt: true, now },
       );
+      return { ...created, issued: true };
     });
   }
 }

@@ -23,6 +23,9 @@ export interface ApiKeyTable {
   last_used_ip: string | null;
   created_via: KeyOrigin;
   rotated_from_id: string | null;
+  /** The key's own rate limit (requests per rate_window_s), or null for the server default. */
+  rate_limit: number | null;
+  rate_window_s: number | null;
   /** Only for get_api_token tokens: the key sealed with the server secret, so it can be returned again. */
   sealed_key: string | null;
 }

@@ -9,6 +9,7 @@ export interface KeyView {
   is_active: boolean;
   expires_at: string | null;
   allowed_ips: string[];
+  rate_limit: { limit: number; window_s: number } | null;
   created_at: string;
   updated_at: string;
   last_used_at: string | null;
@@ -28,6 +29,10 @@ export function toKeyView(row: ApiKeyRow): KeyView {
     is_active: Boolean(row.is_active),
     expires_at: row.expires_at,
     allowed_ips: JSON.parse(row.allowed_ips) as string[],
+    rate_limit:
+      row.rate_limit !== null && row.rate_window_s !== null
+        ? { limit: row.rate_limit, window_s: row.rate_window_s }
+        : null,
     created_at: row.created_at,
     updated_at: row.updated_at,
     last_used_at: row.last_used_at,

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { isoNow, isUniqueViolation } from '../db/database.js';
+import { isoNow, isUniqueViolation, lockWithinTransaction } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
+import { ApiError } from '../errors/api-error.js';
+import { removesLastSuperuser, type UserChange } from './last-superuser.js';
 import { hashPassword, passwordProblem, verifyPassword } from './password.js';
 import { UserRepository } from './user.repository.js';
 import type { UserRow } from './user.table.js';
@@ -9,21 +11,68 @@ import type { UserRow } from './user.table.js';
 export class UserInputError extends Error {
   constructor(
     readonly field: 'username' | 'password',
-    message: string,
+    /** What is wrong with the field, for example "is too common". */
+    readonly reason: string,
   ) {
-    super(`${field} ${message}`);
+    super(`${field} ${reason}`);
     this.name = 'UserInputError';
+  }
+}
+
+/** The username is well-formed but belongs to someone already. */
+export class UsernameTakenError extends UserInputError {
+  constructor() {
+    super('username', 'is already taken');
+    this.name = 'UsernameTakenError';
   }
 }
 
 export interface NewUser {
   username: string;
   password: string;
-  isSuperuser?: boolean;
-  canCreateTokens?: boolean;
+  isSuperuser?: boolean | undefined;
+  canCreateTokens?: boolean | undefined;
+}
+
+/** The flags an administrator can change. */
+export interface UserFlags {
+  is_superuser?: boolean | undefined;
+  is_active?: boolean | undefined;
+  can_create_tokens?: boolean | undefined;
 }
 
 const USERNAME = /^[\w.@+-]{1,150}$/;
+
+// Every change that could remove a superuser takes this lock (Postgres; SQLite runs one
+// write transaction at a time), so two concurrent demotions cannot both see "one other left".
+const SUPERUSER_LOCK = 'superusers';
+
+/** A new user row; without a password (`password_hash` null) nobody can log in as them with one. */
+export function newUserRow(
+  username: string,
+  passwordHash: string | null,
+  flags: { isSuperuser?: boolean | undefined; canCreateTokens?: boolean | undefined },
+  now: Date = new Date(),
+): UserRow {
+  const at = isoNow(now);
+  return {
+    id: randomUUID(),
+    username,
+    password_hash: passwordHash,
+    is_superuser: flags.isSuperuser ? 1 : 0,
+    is_active: 1,
+    can_create_tokens: flags.canCreateTokens === false ? 0 : 1,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+function lastSuperuserError(user: UserRow, what: string): ApiError {
+  return new ApiError(
+    'LAST_SUPERUSER',
+    `${user.username} is the last active superuser; ${what} would leave nobody to administer the server. Make another user a superuser first.`,
+  );
+}
 
 export class UserService {
   readonly users: UserRepository;
@@ -42,24 +91,70 @@ export class UserService {
     }
     const problem = passwordProblem(input.password, this.passwordMinLength, input.username);
     if (problem) throw new UserInputError('password', problem);
-    const now = isoNow();
-    const row: UserRow = {
-      id: randomUUID(),
-      username: input.username,
-      password_hash: await hashPassword(input.password),
-      is_superuser: input.isSuperuser ? 1 : 0,
-      is_active: 1,
-      can_create_tokens: input.canCreateTokens === false ? 0 : 1,
-      created_at: now,
-      updated_at: now,
-    };
+    const row = newUserRow(input.username, await hashPassword(input.password), input);
     try {
       await this.users.insert(row);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new UserInputError('username', 'is already taken');
+      if (isUniqueViolation(err)) throw new UsernameTakenError();
       throw err;
     }
     return row;
+  }
+
+  /** The user with this id; 404 USER_NOT_FOUND otherwise. */
+  async get(id: string): Promise<UserRow> {
+    const user = await this.users.findById(id);
+    if (!user) throw new ApiError('USER_NOT_FOUND', `No user with id ${id}.`);
+    return user;
+  }
+
+  /**
+   * Changes a user's flags in one transaction with the last-superuser check, so that no
+   * sequence of concurrent changes leaves the server without an active superuser.
+   * Deactivation goes through setActive: the user's sessions end and keys stop at once.
+   */
+  async updateFlags(id: string, flags: UserFlags): Promise<{ before: UserRow; after: UserRow }> {
+    return this.db.transaction().execute(async (trx) => {
+      await lockWithinTransaction(trx, SUPERUSER_LOCK);
+      const inTrx = new UserService(trx, this.passwordMinLength);
+      const before = await inTrx.get(id);
+      const change: UserChange = {};
+      if (flags.is_superuser !== undefined) change.is_superuser = flags.is_superuser;
+      if (flags.is_active !== undefined) change.is_active = flags.is_active;
+      if (removesLastSuperuser(before, change, await inTrx.users.countOtherActiveSuperusers(id))) {
+        throw lastSuperuserError(before, flags.is_active === false ? 'deactivating them' : 'demoting them');
+      }
+      const now = isoNow();
+      const next: Partial<UserRow> = {};
+      if (flags.is_superuser !== undefined && Boolean(before.is_superuser) !== flags.is_superuser)
+        next.is_superuser = flags.is_superuser ? 1 : 0;
+      if (
+        flags.can_create_tokens !== undefined &&
+        Boolean(before.can_create_tokens) !== flags.can_create_tokens
+      )
+        next.can_create_tokens = flags.can_create_tokens ? 1 : 0;
+      if (Object.keys(next).length) await inTrx.users.update(id, { ...next, updated_at: now });
+      if (flags.is_active !== undefined && Boolean(before.is_active) !== flags.is_active) {
+        await inTrx.setActive(id, flags.is_active, now);
+        next.is_active = flags.is_active ? 1 : 0;
+      }
+      const after = Object.keys(next).length ? { ...before, ...next, updated_at: now } : before;
+      return { before, after };
+    });
+  }
+
+  /** Deletes a user with their keys and sessions; never the last active superuser. */
+  async delete(id: string): Promise<UserRow> {
+    return this.db.transaction().execute(async (trx) => {
+      await lockWithinTransaction(trx, SUPERUSER_LOCK);
+      const inTrx = new UserService(trx, this.passwordMinLength);
+      const user = await inTrx.get(id);
+      if (removesLastSuperuser(user, 'delete', await inTrx.users.countOtherActiveSuperusers(id))) {
+        throw lastSuperuserError(user, 'deleting them');
+      }
+      await inTrx.users.delete(id);
+      return user;
+    });
   }
 
   /** The active user with this username and password, or undefined, in the same time either way. */
@@ -88,15 +183,18 @@ export class UserService {
    * Activates or deactivates a user. Deactivation ends their login sessions; their keys
    * stop authenticating at once because every check joins the user's is_active flag.
    */
-  async setActive(userId: string, active: boolean): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
-      await trx
+  async setActive(userId: string, active: boolean, now: string = isoNow()): Promise<void> {
+    const write = async (db: Kysely<Database>) => {
+      await db
         .updateTable('users')
-        .set({ is_active: active ? 1 : 0, updated_at: isoNow() })
+        .set({ is_active: active ? 1 : 0, updated_at: now })
         .where('id', '=', userId)
         .execute();
-      if (!active) await trx.deleteFrom('sessions').where('user_id', '=', userId).execute();
-    });
+      if (!active) await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
+    };
+    // Within a transaction already (updateFlags), its writes join it.
+    if (this.db.isTransaction) await write(this.db);
+    else await this.db.transaction().execute(write);
   }
 
   /** Creates the first superuser from the environment when no user exists yet. */

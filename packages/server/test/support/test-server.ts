@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -49,7 +50,17 @@ export async function startTestServer(
   const { database, drop } = await spec.fresh();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-test-'));
   const config: Config = {
-    ...loadConfig({ LATCHKEY_DATA_DIR: dataDir, LATCHKEY_LOG_LEVEL: 'silent', ...env }),
+    ...loadConfig({
+      LATCHKEY_DATA_DIR: dataDir,
+      LATCHKEY_LOG_LEVEL: 'silent',
+      // Suites about other features make many requests and fail on purpose; the protection
+      // suites set these themselves.
+      LATCHKEY_RATE_LIMIT: '1000000',
+      LATCHKEY_LOCKOUT_ATTEMPTS: '1000',
+      // Each server its own keys in a shared Redis, unless a test shares them on purpose.
+      LATCHKEY_REDIS_PREFIX: `lk-test-${randomBytes(6).toString('hex')}`,
+      ...env,
+    }),
     database,
   };
   const app = await createApp(config, { validateResponses: true, logger: pino({ level: 'silent' }) });
