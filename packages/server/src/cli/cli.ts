@@ -55,6 +55,84 @@ async function ask(question: string, hidden = false): Promise<string> {
   }
 }
 
+interface RemoteOptions {
+  url?: string;
+  apiKey?: string;
+}
+
+/** A command's failure, with the message to print; exit code 1. */
+export class CliError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CliError';
+  }
+}
+
+/** The running server to talk to: --url, else 127.0.0.1 on LATCHKEY_PORT (or 8800). */
+export function serverUrl(io: CliIo, url: string | undefined): URL {
+  const port = io.env.LATCHKEY_PORT?.trim() || '8800';
+  const raw = url ?? `http://127.0.0.1:${port}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new CliError(`--url "${raw}" is not a URL; give one like http://127.0.0.1:8800`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new CliError(`--url "${raw}" must start with http:// or https://`);
+  return parsed;
+}
+
+/**
+ * Calls the running server's admin API with a superuser's key and returns the JSON body;
+ * every way it can fail becomes one clear message.
+ */
+async function adminRequest(io: CliIo, opts: RemoteOptions, method: string, path: string): Promise<unknown> {
+  const base = serverUrl(io, opts.url);
+  const key = opts.apiKey ?? io.env.LATCHKEY_API_KEY;
+  if (!key) throw new CliError("give a superuser's API key with --api-key or LATCHKEY_API_KEY");
+  const url = new URL(path, base);
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method,
+      headers: { 'X-API-Key': key, Accept: 'application/json' },
+      signal: AbortSignal.timeout(10_000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    const why = cause?.code ?? cause?.message ?? (err as Error).message;
+    throw new CliError(
+      `could not reach the Latchkey server at ${base.origin} (${why}); is it running? Point --url at it.`,
+    );
+  }
+  const text = await res.text();
+  let body: { detail?: string; code?: string } | undefined;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = undefined;
+  }
+  if (res.ok) return body;
+  const detail = body?.detail ? `: ${body.detail}` : '';
+  switch (res.status) {
+    case 401:
+      throw new CliError(
+        `the server refused the API key (401${detail}); give a valid superuser key with --api-key or LATCHKEY_API_KEY`,
+      );
+    case 403:
+      throw new CliError(`the server refused this key (403${detail})`);
+    case 429: {
+      const wait = res.headers.get('retry-after');
+      throw new CliError(
+        `the server refused this request (429${detail}); this machine's own address is limited or locked out${wait ? `, try again in ${wait} s` : ''}. Call from another address, or restart the server if it keeps lockouts in memory.`,
+      );
+    }
+    default:
+      throw new CliError(`the server answered ${res.status}${body?.code ? ` ${body.code}` : ''}${detail}`);
+  }
+}
+
 /** The `latchkey` command line. */
 export function buildCli(io: CliIo): Command {
   const program = new Command('latchkey')
@@ -120,6 +198,29 @@ export function buildCli(io: CliIo): Command {
     });
 
   const users = program.command('users').description('Manage users.');
+  users
+    .command('list')
+    .description('List users (never their passwords).')
+    .action(async () => {
+      await withApp(configFrom(io, {}), async (app) => {
+        io.out(
+          ['ID', 'USERNAME', 'SUPERUSER', 'ACTIVE', 'CAN_CREATE_TOKENS', 'PASSWORD', 'CREATED'].join('\t'),
+        );
+        for (const user of await app.services.users.users.list()) {
+          io.out(
+            [
+              user.id,
+              user.username,
+              Boolean(user.is_superuser),
+              Boolean(user.is_active),
+              Boolean(user.can_create_tokens),
+              user.password_hash ? 'set' : 'none',
+              user.created_at,
+            ].join('\t'),
+          );
+        }
+      });
+    });
   for (const [name, active] of [
     ['activate', true],
     ['deactivate', false],
@@ -213,6 +314,38 @@ export function buildCli(io: CliIo): Command {
       });
     });
 
+  const lockouts = program
+    .command('lockouts')
+    .description(
+      "Client addresses locked out after failed authentications. They live in the running server's memory (or Redis), so these commands call its admin API with a superuser's key.",
+    );
+  const remote = (command: Command) =>
+    command
+      .option('--url <url>', 'the running server (default http://127.0.0.1:$LATCHKEY_PORT, or port 8800)')
+      .option(
+        '--api-key <key>',
+        "a superuser's API key (prefer LATCHKEY_API_KEY: a flag shows in the process list)",
+      );
+  remote(lockouts.command('list').description('List locked-out addresses and until when.')).action(
+    async (opts: RemoteOptions) => {
+      const { results } = (await adminRequest(io, opts, 'GET', '/api/v1/admin/lockouts')) as {
+        results: { address: string; locked_until: string }[];
+      };
+      if (!results.length) {
+        io.out('no address is locked out');
+        return;
+      }
+      io.out(['ADDRESS', 'LOCKED_UNTIL'].join('\t'));
+      for (const l of results) io.out([l.address, l.locked_until].join('\t'));
+    },
+  );
+  remote(
+    lockouts.command('clear <address>').description('Let a locked-out address authenticate again at once.'),
+  ).action(async (address: string, opts: RemoteOptions) => {
+    await adminRequest(io, opts, 'DELETE', `/api/v1/admin/lockouts/${encodeURIComponent(address)}`);
+    io.out(`cleared the lockout of ${address}`);
+  });
+
   return program;
 }
 
@@ -230,7 +363,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(err.message);
       return 2;
     }
-    if (err instanceof UserInputError || err instanceof ApiError) {
+    if (err instanceof UserInputError || err instanceof ApiError || err instanceof CliError) {
       io.err(`error: ${err.message}`);
       return 1;
     }
