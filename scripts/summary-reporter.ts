@@ -1,6 +1,10 @@
+import path from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
 
-/** Prints one closing line, `client: N passed, N failed, N skipped`, that any CI can read. */
+/**
+ * Prints one closing line, `<package>: N passed, N failed, N skipped`, that any CI can
+ * read; the package is named by its folder. Shared by every package's vitest config.
+ */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const counts = { passed: 0, failed: 0, skipped: 0 };
@@ -13,7 +17,7 @@ export default class SummaryReporter implements Reporter {
       }
     }
     process.stdout.write(
-      `\nclient: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
+      `\n${path.basename(process.cwd())}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
     );
   }
 }
