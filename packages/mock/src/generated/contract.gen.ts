@@ -1,0 +1,3367 @@
+// Generated from openapi.yaml by scripts/generate-contract.mjs (pnpm gen). Do not edit.
+import type { ContractDocument } from '../contract/types.js';
+
+export const CONTRACT: ContractDocument = {
+  "openapi": "3.1.0",
+  "info": {
+    "title": "Latchkey API",
+    "version": "0.1.0",
+    "summary": "Issue, verify and govern API credentials.",
+    "description": "Latchkey issues, verifies and governs API credentials: API keys, API tokens and login\nsessions. This document is the contract: the server, the SDK, the mock and the docs\nare all derived from it.\n\n## Authentication\n\nEvery operation outside the `meta` tag and the login/token endpoints needs one\ncredential. Six methods are accepted, each can be switched off by the operator:\n\n| method | request | `X-Auth-Method` |\n|---|---|---|\n| API key header | `X-API-Key: <key>` | `HeaderTokenAuth` |\n| Bearer | `Authorization: Bearer <key or login JWT>` | `BearerTokenAuth` / `JwtAuth` |\n| Token | `Authorization: Token <key>` | `TokenAuth` |\n| Query | `?api_key=<key>` | `QueryParamTokenAuth` |\n| Basic | `Authorization: Basic base64(username:password)` | `BasicAuth` |\n| Session | the `latchkey_session` cookie set by login; unsafe methods also need `X-CSRF-Token` | `SessionAuth` |\n\nSend one credential per request: two explicit credentials are refused with 400. The\nsession cookie is ambient (a browser sends it on its own), so it is ignored when an\nexplicit credential is present.\n\nEvery authenticated response carries `X-Auth-Method`, `X-Auth-Expires`,\n`X-Auth-Token-Id`, `X-Auth-User-Id` and `X-Auth-User-Username`.\n\n## Errors\n\nEvery error is an `application/problem+json` document (RFC 9457) with a stable `code`;\nits `type` links to the page that explains the code.\n",
+    "license": {
+      "name": "MIT",
+      "identifier": "MIT"
+    }
+  },
+  "servers": [
+    {
+      "url": "http://127.0.0.1:8800",
+      "description": "A local Latchkey server started with `pnpm start`."
+    }
+  ],
+  "tags": [
+    {
+      "name": "meta",
+      "description": "Service metadata, health and the contract itself. No authentication."
+    },
+    {
+      "name": "auth",
+      "description": "Logging in and out, identity, and the ArchiveBox-style token endpoints."
+    },
+    {
+      "name": "keys",
+      "description": "The caller's own API keys: create, list, read, narrow, rotate, deactivate, delete."
+    },
+    {
+      "name": "admin",
+      "description": "Superusers only: every key and user, lockouts, and the audit log."
+    }
+  ],
+  "security": [
+    {
+      "ApiKeyHeader": []
+    },
+    {
+      "BearerAuth": []
+    },
+    {
+      "TokenAuth": []
+    },
+    {
+      "QueryApiKey": []
+    },
+    {
+      "BasicAuth": []
+    },
+    {
+      "SessionCookie": []
+    }
+  ],
+  "paths": {
+    "/": {
+      "get": {
+        "operationId": "getRoot",
+        "tags": [
+          "meta"
+        ],
+        "summary": "Service root",
+        "description": "The service's name, version and links to the other exempt endpoints.",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "Name, version and links.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Root"
+                },
+                "example": {
+                  "name": "Latchkey",
+                  "version": "0.1.0",
+                  "links": {
+                    "health": "/health",
+                    "meta": "/meta",
+                    "openapi_json": "/openapi.json",
+                    "openapi_yaml": "/openapi.yaml"
+                  }
+                }
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/health": {
+      "get": {
+        "operationId": "getHealth",
+        "tags": [
+          "meta"
+        ],
+        "summary": "Health check",
+        "description": "Checks that the database answers. Load balancers should route only to instances that answer 200.",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "The service and its database are up.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Health"
+                },
+                "example": {
+                  "status": "ok",
+                  "database": "ok"
+                }
+              }
+            }
+          },
+          "503": {
+            "description": "The database does not answer.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Health"
+                },
+                "example": {
+                  "status": "unavailable",
+                  "database": "unreachable"
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "/meta": {
+      "get": {
+        "operationId": "getMeta",
+        "tags": [
+          "meta"
+        ],
+        "summary": "Service metadata",
+        "description": "The version, the enabled authentication methods and the limits a client should know about.",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "Service metadata.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Meta"
+                },
+                "example": {
+                  "name": "Latchkey",
+                  "version": "0.1.0",
+                  "auth_methods": [
+                    "HeaderTokenAuth",
+                    "BearerTokenAuth",
+                    "JwtAuth",
+                    "TokenAuth",
+                    "QueryParamTokenAuth",
+                    "BasicAuth",
+                    "SessionAuth"
+                  ],
+                  "api_key_headers": [
+                    "X-API-Key"
+                  ],
+                  "key_prefix": "lk_",
+                  "superuser_only": false,
+                  "limits": {
+                    "max_page_size": 200,
+                    "max_body_bytes": 65536,
+                    "max_rotation_grace_seconds": 86400,
+                    "min_supplied_key_length": 32
+                  }
+                }
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/openapi.json": {
+      "get": {
+        "operationId": "getOpenApiJson",
+        "tags": [
+          "meta"
+        ],
+        "summary": "The contract as JSON",
+        "description": "This document, as JSON.",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "The OpenAPI document.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "type": "object"
+                },
+                "example": {
+                  "openapi": "3.1.0",
+                  "info": {
+                    "title": "Latchkey API",
+                    "version": "0.1.0"
+                  }
+                }
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/openapi.yaml": {
+      "get": {
+        "operationId": "getOpenApiYaml",
+        "tags": [
+          "meta"
+        ],
+        "summary": "The contract as YAML",
+        "description": "This document, as YAML.",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "The OpenAPI document.",
+            "content": {
+              "application/yaml": {
+                "schema": {
+                  "type": "string"
+                },
+                "example": "openapi: 3.1.0\ninfo:\n  title: Latchkey API\n"
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/docs": {
+      "get": {
+        "operationId": "getDocs",
+        "tags": [
+          "meta"
+        ],
+        "summary": "API reference (HTML)",
+        "description": "The API reference built from this document by Redocly: one self-contained HTML page\nthat loads nothing from the network, so it works on a closed network. `/redoc`\nanswers the same page.\n",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "The reference page.",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                },
+                "example": "<!DOCTYPE html>\n<html><head><title>Latchkey API reference</title></head><body>…</body></html>\n"
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/redoc": {
+      "get": {
+        "operationId": "getRedoc",
+        "tags": [
+          "meta"
+        ],
+        "summary": "API reference (HTML), Redoc path",
+        "description": "The same page as `/docs`, at the path Redoc users expect.",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "The reference page.",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                },
+                "example": "<!DOCTYPE html>\n<html><head><title>Latchkey API reference</title></head><body>…</body></html>\n"
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/docs/errors/{code}": {
+      "get": {
+        "operationId": "getErrorPage",
+        "tags": [
+          "meta"
+        ],
+        "summary": "Explanation of a problem code",
+        "description": "The page that a problem's `type` (`/docs/errors/<CODE>`) points at: what the code\nmeans, when the server answers it, what to do about it and an example body, rendered\nfrom `docs/errors/<CODE>.md` as HTML. A code the server does not know answers 404.\n",
+        "security": [],
+        "parameters": [
+          {
+            "name": "code",
+            "in": "path",
+            "required": true,
+            "description": "A problem code, as in the `code` field of a problem body.",
+            "schema": {
+              "type": "string",
+              "maxLength": 64
+            },
+            "example": "KEY_READ_ONLY"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The page, as HTML.",
+            "content": {
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                },
+                "example": "<!DOCTYPE html>\n<html><head><title>KEY_READ_ONLY: Key is read-only</title></head>\n<body><main><h1>KEY_READ_ONLY: Key is read-only</h1>…</main></body></html>\n"
+              }
+            }
+          },
+          "404": {
+            "description": "No problem code has that name.",
+            "content": {
+              "application/problem+json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Problem"
+                },
+                "example": {
+                  "type": "/docs/errors/NOT_FOUND",
+                  "title": "Not found",
+                  "status": 404,
+                  "code": "NOT_FOUND",
+                  "detail": "No problem code is named NO_SUCH_CODE.",
+                  "instance": "/docs/errors/NO_SUCH_CODE"
+                }
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/auth/login": {
+      "post": {
+        "operationId": "login",
+        "tags": [
+          "auth"
+        ],
+        "summary": "Log in",
+        "description": "Exchanges a username and password for a login JWT (valid 7 days by default) and an\nHttpOnly, SameSite session cookie. Both belong to one session, which logout ends.\nThe response also sets a readable `latchkey_csrf` cookie whose value must be sent in\n`X-CSRF-Token` on unsafe requests authenticated by the session cookie.\n",
+        "security": [],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/Credentials"
+              },
+              "example": {
+                "username": "admin",
+                "password": "correct horse battery staple"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Logged in.",
+            "headers": {
+              "Set-Cookie": {
+                "description": "The session cookie (HttpOnly) and the CSRF cookie.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/LoginResult"
+                },
+                "example": {
+                  "token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+                  "token_type": "Bearer",
+                  "expires_at": "2026-11-29T10:30:00.000Z",
+                  "csrf_token": "3q2-7wX8yVbq0m1Qf5pK2A",
+                  "user": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "admin",
+                    "is_superuser": true,
+                    "is_active": true,
+                    "can_create_tokens": true,
+                    "created_at": "2026-11-01T09:00:00.000Z"
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/auth/logout": {
+      "post": {
+        "operationId": "logout",
+        "tags": [
+          "auth"
+        ],
+        "summary": "Log out",
+        "description": "Ends the login session that authenticated this request: its JWT and its cookie stop\nworking at once. Only a login JWT or the session cookie can be logged out.\n",
+        "security": [
+          {
+            "BearerAuth": []
+          },
+          {
+            "SessionCookie": []
+          }
+        ],
+        "responses": {
+          "204": {
+            "description": "The session is ended and its cookies are cleared.",
+            "headers": {
+              "Set-Cookie": {
+                "description": "Expires the session and CSRF cookies.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/auth/whoami": {
+      "get": {
+        "operationId": "whoami",
+        "tags": [
+          "auth"
+        ],
+        "summary": "Who am I",
+        "description": "The authenticated user and how this request was authenticated.",
+        "responses": {
+          "200": {
+            "description": "The caller.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Whoami"
+                },
+                "example": {
+                  "user": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "admin",
+                    "is_superuser": true,
+                    "is_active": true,
+                    "can_create_tokens": true,
+                    "created_at": "2026-11-01T09:00:00.000Z"
+                  },
+                  "auth": {
+                    "method": "HeaderTokenAuth",
+                    "token_id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                    "expires_at": null,
+                    "write_enabled": true
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/auth/get_api_token": {
+      "post": {
+        "operationId": "getApiToken",
+        "tags": [
+          "auth"
+        ],
+        "summary": "Get an API token with a password",
+        "description": "ArchiveBox compatible. Returns the newest valid token that this endpoint issued to the\nuser (the same string again), or issues a new one valid 30 days. The token is a\nnormal API key: it shows up in the key list with `created_via: get_api_token`.\n",
+        "security": [],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/Credentials"
+              },
+              "example": {
+                "username": "admin",
+                "password": "correct horse battery staple"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "A valid API token.",
+            "headers": {
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/ApiToken"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "token": "lk_4GqNv0Qm8ZrT2cYwX7bLp1sDk9HfE3aJ1Z0f2k",
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "expires": "2026-12-22T10:30:00.000Z",
+                  "created_by_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/auth/check_api_token": {
+      "post": {
+        "operationId": "checkApiToken",
+        "tags": [
+          "auth"
+        ],
+        "summary": "Check an API token",
+        "description": "ArchiveBox compatible. Always answers 200: `success` is true when the token would\nauthenticate a request right now, and `user_id` names its owner.\n",
+        "security": [],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/TokenCheckRequest"
+              },
+              "example": {
+                "token": "lk_4GqNv0Qm8ZrT2cYwX7bLp1sDk9HfE3aJ1Z0f2k"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "Whether the token is valid.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/TokenCheckResult"
+                },
+                "examples": {
+                  "valid": {
+                    "summary": "A valid token",
+                    "value": {
+                      "success": true,
+                      "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
+                    }
+                  },
+                  "invalid": {
+                    "summary": "An unknown, expired or deactivated token",
+                    "value": {
+                      "success": false,
+                      "user_id": null
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/keys": {
+      "get": {
+        "operationId": "listKeys",
+        "tags": [
+          "keys"
+        ],
+        "summary": "List your API keys",
+        "description": "The caller's own keys, newest first. The secret part of a key is never shown again after creation.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Offset"
+          },
+          {
+            "name": "is_active",
+            "in": "query",
+            "description": "Only active (true) or only deactivated (false) keys.",
+            "schema": {
+              "type": "boolean"
+            },
+            "example": true
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of keys.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/KeyPage"
+                },
+                "example": {
+                  "count": 3,
+                  "next": "http://127.0.0.1:8800/api/v1/keys?limit=1&offset=1",
+                  "previous": null,
+                  "results": [
+                    {
+                      "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                      "name": "ci-deploy",
+                      "start": "lk_4GqN",
+                      "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                      "write_enabled": true,
+                      "is_active": true,
+                      "expires_at": null,
+                      "allowed_ips": [],
+                      "rate_limit": null,
+                      "created_at": "2026-11-22T10:30:00.000Z",
+                      "updated_at": "2026-11-22T10:30:00.000Z",
+                      "last_used_at": "2026-11-22T11:02:13.000Z",
+                      "last_used_ip": "203.0.113.7",
+                      "created_via": "api",
+                      "rotated_from_id": null
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createKey",
+        "tags": [
+          "keys"
+        ],
+        "summary": "Create an API key",
+        "description": "Creates a key owned by the caller and returns it once, with `Cache-Control: no-store`.\nLeave `key` out to have a random one generated (`lk_` + 32 base62 + a 6 character\nchecksum); give one of at least 32 characters to restore a deleted key. A user\nwhose `can_create_tokens` flag is off gets 403.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyCreate"
+              },
+              "example": {
+                "name": "ci-deploy",
+                "write_enabled": false,
+                "expires_at": "2027-01-01T00:00:00.000Z",
+                "allowed_ips": [
+                  "203.0.113.0/24"
+                ]
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The key, shown this once.",
+            "headers": {
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "Location": {
+                "description": "The URL of the new key.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CreatedKey"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": false,
+                  "is_active": true,
+                  "expires_at": "2027-01-01T00:00:00.000Z",
+                  "allowed_ips": [
+                    "203.0.113.0/24"
+                  ],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": null,
+                  "last_used_ip": null,
+                  "created_via": "api",
+                  "rotated_from_id": null,
+                  "key": "lk_4GqNv0Qm8ZrT2cYwX7bLp1sDk9HfE3aJ1Z0f2k"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/keys/{key_id}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/KeyId"
+        }
+      ],
+      "get": {
+        "operationId": "getKey",
+        "tags": [
+          "keys"
+        ],
+        "summary": "Read one API key",
+        "description": "One of the caller's keys, without its secret. Another user's key answers 404.",
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/KeyResponse"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "patch": {
+        "operationId": "updateKey",
+        "tags": [
+          "keys"
+        ],
+        "summary": "Rename or narrow an API key",
+        "description": "Changes the name, and can only narrow the security fields: `write_enabled` can go from\ntrue to false, `expires_at` can be set or moved earlier, `allowed_ips` can be set on an\nunrestricted key or have entries removed. Anything that would widen the key is refused\nwith 400 `CANNOT_WIDEN`: rotate or create a new key instead.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyUpdate"
+              },
+              "example": {
+                "name": "ci-deploy (read only)",
+                "write_enabled": false
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/KeyResponse"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "delete": {
+        "operationId": "deleteKey",
+        "tags": [
+          "keys"
+        ],
+        "summary": "Delete an API key",
+        "description": "Deletes the key for good; it stops authenticating at once. Its string can later be restored by creating a key with it.",
+        "responses": {
+          "204": {
+            "description": "Deleted."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/keys/{key_id}/activate": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/KeyId"
+        }
+      ],
+      "post": {
+        "operationId": "activateKey",
+        "tags": [
+          "keys"
+        ],
+        "summary": "Activate an API key",
+        "description": "Makes a deactivated key authenticate again. Activating an active key changes nothing.",
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/KeyResponse"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/keys/{key_id}/deactivate": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/KeyId"
+        }
+      ],
+      "post": {
+        "operationId": "deactivateKey",
+        "tags": [
+          "keys"
+        ],
+        "summary": "Deactivate an API key",
+        "description": "Stops the key from authenticating at once, without deleting it. Deactivating an inactive key changes nothing.",
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/KeyResponse"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/keys/{key_id}/rotate": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/KeyId"
+        }
+      ],
+      "post": {
+        "operationId": "rotateKey",
+        "tags": [
+          "keys"
+        ],
+        "summary": "Rotate an API key",
+        "description": "Issues a new key with the same name and security fields and returns it once. The old\nkey stays valid for `grace_seconds` (0 to 86400; 0 ends it at once) and then expires.\nOnly an active, unexpired key can be rotated.\n",
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyRotate"
+              },
+              "example": {
+                "grace_seconds": 3600
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new key, shown this once; `rotated_from_id` names the old one.",
+            "headers": {
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "Location": {
+                "description": "The URL of the new key.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CreatedKey"
+                },
+                "example": {
+                  "id": "9a4e1c2b-77d0-4f3e-8b16-0c5d2e9f7a38",
+                  "name": "ci-deploy",
+                  "start": "lk_Z8pq",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T12:00:00.000Z",
+                  "updated_at": "2026-11-22T12:00:00.000Z",
+                  "last_used_at": null,
+                  "last_used_ip": null,
+                  "created_via": "rotation",
+                  "rotated_from_id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "key": "lk_Z8pqR2mK7wV1cN5xT0bJ4hG9sD3fL6aE1Y2u0P"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/auth/bootstrap-status": {
+      "get": {
+        "operationId": "getBootstrapStatus",
+        "tags": [
+          "auth"
+        ],
+        "summary": "Bootstrap status",
+        "description": "True only while there are no users and no keys: then the first key can be registered without authentication.",
+        "security": [],
+        "responses": {
+          "200": {
+            "description": "Whether the server still needs its first key.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/BootstrapStatus"
+                },
+                "example": {
+                  "needs_bootstrap": true,
+                  "has_db_keys": false
+                }
+              }
+            }
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/auth/register-key": {
+      "post": {
+        "operationId": "registerKey",
+        "tags": [
+          "auth"
+        ],
+        "summary": "Register the first key",
+        "description": "proxbox-api compatible bootstrap. While no user and no key exist, registers the given\nkey (at least 32 characters) without authentication and creates the superuser\n`admin`, without a password, who owns it. Afterwards it answers 409. Of simultaneous\ncalls, exactly one succeeds.\n",
+        "security": [],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/RegisterKey"
+              },
+              "example": {
+                "api_key": "5f0c2a7e9b1d4c3a8e6f7b2d1c0a9e8f5f0c2a7e9b1d4c3a8e6f7b2d1c0a9e8f",
+                "label": "bootstrap-key"
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "Registered; use the key in `X-API-Key` from now on.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RegisteredKey"
+                },
+                "example": {
+                  "detail": "API key registered.",
+                  "key_id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/keys": {
+      "get": {
+        "operationId": "adminListKeys",
+        "tags": [
+          "admin"
+        ],
+        "summary": "List every user's keys",
+        "description": "All keys across users, newest first, with filters. Superusers only.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Offset"
+          },
+          {
+            "name": "user_id",
+            "in": "query",
+            "description": "Only this user's keys.",
+            "schema": {
+              "type": "string",
+              "format": "uuid"
+            },
+            "example": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
+          },
+          {
+            "name": "is_active",
+            "in": "query",
+            "description": "Only active (true) or only deactivated (false) keys.",
+            "schema": {
+              "type": "boolean"
+            },
+            "example": true
+          },
+          {
+            "name": "expired",
+            "in": "query",
+            "description": "Only expired (true) or only unexpired (false) keys.",
+            "schema": {
+              "type": "boolean"
+            },
+            "example": false
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of keys.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/KeyPage"
+                },
+                "example": {
+                  "count": 1,
+                  "next": null,
+                  "previous": null,
+                  "results": [
+                    {
+                      "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                      "name": "ci-deploy",
+                      "start": "lk_4GqN",
+                      "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                      "write_enabled": true,
+                      "is_active": true,
+                      "expires_at": null,
+                      "allowed_ips": [],
+                      "rate_limit": null,
+                      "created_at": "2026-11-22T10:30:00.000Z",
+                      "updated_at": "2026-11-22T10:30:00.000Z",
+                      "last_used_at": null,
+                      "last_used_ip": null,
+                      "created_via": "api",
+                      "rotated_from_id": null
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/keys/{key_id}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/KeyId"
+        }
+      ],
+      "delete": {
+        "operationId": "adminDeleteKey",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Delete any key",
+        "description": "Deletes a key of any user; it stops working at once. Superusers only.",
+        "responses": {
+          "204": {
+            "description": "Deleted."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/keys/{key_id}/activate": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/KeyId"
+        }
+      ],
+      "post": {
+        "operationId": "adminActivateKey",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Activate any key",
+        "description": "Makes a deactivated key of any user work again. Superusers only.",
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/KeyResponse"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/keys/{key_id}/deactivate": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/KeyId"
+        }
+      ],
+      "post": {
+        "operationId": "adminDeactivateKey",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Deactivate any key",
+        "description": "Stops a key of any user at once, without deleting it. Superusers only.",
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/KeyResponse"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/users": {
+      "get": {
+        "operationId": "adminListUsers",
+        "tags": [
+          "admin"
+        ],
+        "summary": "List users",
+        "description": "Every user, oldest first. Superusers only.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Offset"
+          },
+          {
+            "name": "is_active",
+            "in": "query",
+            "description": "Only active (true) or only deactivated (false) users.",
+            "schema": {
+              "type": "boolean"
+            },
+            "example": true
+          },
+          {
+            "name": "is_superuser",
+            "in": "query",
+            "description": "Only superusers (true) or only other users (false).",
+            "schema": {
+              "type": "boolean"
+            },
+            "example": false
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of users.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/UserPage"
+                },
+                "example": {
+                  "count": 1,
+                  "next": null,
+                  "previous": null,
+                  "results": [
+                    {
+                      "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                      "username": "admin",
+                      "is_superuser": true,
+                      "is_active": true,
+                      "can_create_tokens": true,
+                      "created_at": "2026-11-01T09:00:00.000Z"
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "post": {
+        "operationId": "adminCreateUser",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Create a user",
+        "description": "Creates a user with a password that passes the password rules. Superusers only.",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/UserCreate"
+              },
+              "example": {
+                "username": "deploy-bot",
+                "password": "correct horse battery staple",
+                "can_create_tokens": true
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The new user.",
+            "headers": {
+              "Location": {
+                "description": "The URL of the new user.",
+                "schema": {
+                  "type": "string"
+                }
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/User"
+                },
+                "example": {
+                  "id": "7c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+                  "username": "deploy-bot",
+                  "is_superuser": false,
+                  "is_active": true,
+                  "can_create_tokens": true,
+                  "created_at": "2026-11-22T10:30:00.000Z"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/users/{user_id}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/UserId"
+        }
+      ],
+      "get": {
+        "operationId": "adminGetUser",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Read a user",
+        "description": "One user. Superusers only.",
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/UserResponse"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "patch": {
+        "operationId": "adminUpdateUser",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Change a user's flags",
+        "description": "Sets is_superuser, is_active and can_create_tokens. Deactivating a user ends their\nsessions and stops their keys at once. The last active superuser cannot be demoted or\ndeactivated (409 `LAST_SUPERUSER`). Superusers only.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/UserUpdate"
+              },
+              "example": {
+                "is_active": false
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/UserResponse"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      },
+      "delete": {
+        "operationId": "adminDeleteUser",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Delete a user",
+        "description": "Deletes a user with their keys and sessions. The last active superuser cannot be deleted (409). Superusers only.",
+        "responses": {
+          "204": {
+            "description": "Deleted."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/users/{user_id}/password": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/UserId"
+        }
+      ],
+      "post": {
+        "operationId": "adminResetPassword",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Reset a user's password",
+        "description": "Sets a new password that passes the password rules and ends the user's login sessions. Superusers only.",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/PasswordReset"
+              },
+              "example": {
+                "password": "a brand new passphrase"
+              }
+            }
+          }
+        },
+        "responses": {
+          "204": {
+            "description": "Password changed; the user's sessions are ended."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/lockouts": {
+      "get": {
+        "operationId": "adminListLockouts",
+        "tags": [
+          "admin"
+        ],
+        "summary": "List lockouts",
+        "description": "Client addresses currently locked out after too many failed authentications. Superusers only.",
+        "responses": {
+          "200": {
+            "description": "The current lockouts.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/LockoutList"
+                },
+                "example": {
+                  "results": [
+                    {
+                      "address": "203.0.113.7",
+                      "locked_until": "2026-11-22T10:35:00.000Z"
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/lockouts/{address}": {
+      "parameters": [
+        {
+          "name": "address",
+          "in": "path",
+          "required": true,
+          "description": "The locked-out client address.",
+          "schema": {
+            "type": "string",
+            "maxLength": 64
+          },
+          "example": "203.0.113.7"
+        }
+      ],
+      "delete": {
+        "operationId": "adminClearLockout",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Clear a lockout",
+        "description": "Lets a locked-out address authenticate again at once and forgets its failures. Superusers only.",
+        "responses": {
+          "204": {
+            "description": "Cleared."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
+    "/api/v1/admin/audit-events": {
+      "get": {
+        "operationId": "adminListAuditEvents",
+        "tags": [
+          "admin"
+        ],
+        "summary": "Read the audit log",
+        "description": "Logins, failed authentications, lockouts, key and user changes, newest first. Never\nholds a secret. Superusers only.\n",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Offset"
+          },
+          {
+            "name": "action",
+            "in": "query",
+            "description": "Only this action.",
+            "schema": {
+              "$ref": "#/components/schemas/AuditAction"
+            },
+            "example": "key.created"
+          },
+          {
+            "name": "outcome",
+            "in": "query",
+            "description": "Only this outcome.",
+            "schema": {
+              "$ref": "#/components/schemas/AuditOutcome"
+            },
+            "example": "failure"
+          },
+          {
+            "name": "actor_id",
+            "in": "query",
+            "description": "Only events by this user.",
+            "schema": {
+              "type": "string",
+              "format": "uuid"
+            },
+            "example": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
+          },
+          {
+            "name": "target_id",
+            "in": "query",
+            "description": "Only events about this key or user.",
+            "schema": {
+              "type": "string",
+              "maxLength": 64
+            },
+            "example": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61"
+          },
+          {
+            "name": "client_ip",
+            "in": "query",
+            "description": "Only events from this client address.",
+            "schema": {
+              "type": "string",
+              "maxLength": 64
+            },
+            "example": "203.0.113.7"
+          },
+          {
+            "name": "since",
+            "in": "query",
+            "description": "Only events at or after this time.",
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            },
+            "example": "2026-11-22T00:00:00.000Z"
+          },
+          {
+            "name": "until",
+            "in": "query",
+            "description": "Only events before this time.",
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            },
+            "example": "2026-11-23T00:00:00.000Z"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of audit events.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/AuditPage"
+                },
+                "example": {
+                  "count": 1,
+                  "next": null,
+                  "previous": null,
+                  "results": [
+                    {
+                      "id": "2f6e1d0c-9b8a-4765-8432-10fedcba9876",
+                      "at": "2026-11-22T10:30:00.000Z",
+                      "action": "key.created",
+                      "outcome": "success",
+                      "actor_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                      "actor_username": "admin",
+                      "client_ip": "203.0.113.7",
+                      "target_type": "key",
+                      "target_id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                      "detail": "ci-deploy"
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    }
+  },
+  "components": {
+    "securitySchemes": {
+      "ApiKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key in the `X-API-Key` header. The operator can accept more header names (for example `X-ArchiveBox-API-Key`)."
+      },
+      "BearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "An API key or a login JWT in `Authorization: Bearer`."
+      },
+      "TokenAuth": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "NetBox style: `Authorization: Token <key>`."
+      },
+      "QueryApiKey": {
+        "type": "apiKey",
+        "in": "query",
+        "name": "api_key",
+        "description": "An API key in the `api_key` query parameter. Discouraged (URLs end up in logs and histories); never logged by Latchkey."
+      },
+      "BasicAuth": {
+        "type": "http",
+        "scheme": "basic",
+        "description": "Username and password on every request. Discouraged; prefer a key."
+      },
+      "SessionCookie": {
+        "type": "apiKey",
+        "in": "cookie",
+        "name": "latchkey_session",
+        "description": "The cookie set by login. Unsafe methods also need the `X-CSRF-Token` header."
+      }
+    },
+    "parameters": {
+      "KeyId": {
+        "name": "key_id",
+        "in": "path",
+        "required": true,
+        "description": "The key's id.",
+        "schema": {
+          "type": "string",
+          "format": "uuid"
+        },
+        "example": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61"
+      },
+      "Limit": {
+        "name": "limit",
+        "in": "query",
+        "description": "How many results per page (1 to 200).",
+        "schema": {
+          "type": "integer",
+          "minimum": 1,
+          "maximum": 200,
+          "default": 50
+        },
+        "example": 50
+      },
+      "Offset": {
+        "name": "offset",
+        "in": "query",
+        "description": "How many results to skip.",
+        "schema": {
+          "type": "integer",
+          "minimum": 0,
+          "default": 0
+        },
+        "example": 0
+      },
+      "UserId": {
+        "name": "user_id",
+        "in": "path",
+        "required": true,
+        "description": "The user's id.",
+        "schema": {
+          "type": "string",
+          "format": "uuid"
+        },
+        "example": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
+      }
+    },
+    "headers": {
+      "X-Auth-Method": {
+        "description": "How the request was authenticated.",
+        "required": true,
+        "schema": {
+          "$ref": "#/components/schemas/AuthMethod"
+        }
+      },
+      "X-Auth-Expires": {
+        "description": "When the credential expires (RFC 3339), or `never`.",
+        "required": true,
+        "schema": {
+          "type": "string",
+          "examples": [
+            "2026-12-22T10:30:00.000Z",
+            "never"
+          ]
+        }
+      },
+      "X-Auth-Token-Id": {
+        "description": "The id of the key or login session used, or `none` for Basic.",
+        "required": true,
+        "schema": {
+          "type": "string"
+        }
+      },
+      "X-Auth-User-Id": {
+        "description": "The authenticated user's id.",
+        "required": true,
+        "schema": {
+          "type": "string"
+        }
+      },
+      "X-Auth-User-Username": {
+        "description": "The authenticated user's username.",
+        "required": true,
+        "schema": {
+          "type": "string"
+        }
+      },
+      "CacheControlNoStore": {
+        "description": "`no-store`: the response holds a secret and must not be cached.",
+        "required": true,
+        "schema": {
+          "type": "string",
+          "const": "no-store"
+        }
+      },
+      "WWW-Authenticate": {
+        "description": "The accepted schemes, RFC 6750 style.",
+        "required": true,
+        "schema": {
+          "type": "string"
+        }
+      },
+      "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "required": true,
+        "schema": {
+          "type": "integer",
+          "minimum": 1
+        }
+      },
+      "X-RateLimit-Limit": {
+        "description": "Requests allowed in the window.",
+        "required": false,
+        "schema": {
+          "type": "integer"
+        }
+      },
+      "X-RateLimit-Remaining": {
+        "description": "Requests left in the window.",
+        "required": false,
+        "schema": {
+          "type": "integer"
+        }
+      },
+      "X-RateLimit-Reset": {
+        "description": "When the window resets, in epoch seconds.",
+        "required": false,
+        "schema": {
+          "type": "integer"
+        }
+      },
+      "RateLimit-Policy": {
+        "description": "The policy in force (IETF draft), e.g. `\"default\";q=100;w=60`.",
+        "required": false,
+        "schema": {
+          "type": "string"
+        }
+      },
+      "RateLimit": {
+        "description": "What is left (IETF draft), e.g. `\"default\";r=42;t=17`.",
+        "required": false,
+        "schema": {
+          "type": "string"
+        }
+      }
+    },
+    "responses": {
+      "KeyResponse": {
+        "description": "The key, without its secret.",
+        "headers": {
+          "X-Auth-Method": {
+            "$ref": "#/components/headers/X-Auth-Method"
+          },
+          "X-Auth-Expires": {
+            "$ref": "#/components/headers/X-Auth-Expires"
+          },
+          "X-Auth-Token-Id": {
+            "$ref": "#/components/headers/X-Auth-Token-Id"
+          },
+          "X-Auth-User-Id": {
+            "$ref": "#/components/headers/X-Auth-User-Id"
+          },
+          "X-Auth-User-Username": {
+            "$ref": "#/components/headers/X-Auth-User-Username"
+          }
+        },
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Key"
+            },
+            "example": {
+              "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+              "name": "ci-deploy",
+              "start": "lk_4GqN",
+              "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+              "write_enabled": true,
+              "is_active": true,
+              "expires_at": null,
+              "allowed_ips": [],
+              "rate_limit": null,
+              "created_at": "2026-11-22T10:30:00.000Z",
+              "updated_at": "2026-11-22T10:30:00.000Z",
+              "last_used_at": "2026-11-22T11:02:13.000Z",
+              "last_used_ip": "203.0.113.7",
+              "created_via": "api",
+              "rotated_from_id": null
+            }
+          }
+        }
+      },
+      "BadRequest": {
+        "description": "The request is malformed; `errors` names each field at fault. Nothing was changed.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/VALIDATION_FAILED",
+              "title": "Validation failed",
+              "status": 400,
+              "code": "VALIDATION_FAILED",
+              "detail": "body.name: must NOT have fewer than 1 characters",
+              "errors": [
+                {
+                  "field": "body.name",
+                  "message": "must NOT have fewer than 1 characters"
+                }
+              ]
+            }
+          }
+        }
+      },
+      "Unauthorized": {
+        "description": "No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.",
+        "headers": {
+          "WWW-Authenticate": {
+            "$ref": "#/components/headers/WWW-Authenticate"
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/AUTHENTICATION_FAILED",
+              "title": "Authentication failed",
+              "status": 401,
+              "code": "AUTHENTICATION_FAILED",
+              "detail": "The credential is missing, invalid, expired or revoked."
+            }
+          }
+        }
+      },
+      "Forbidden": {
+        "description": "The credential is valid but not allowed to do this; `detail` says what is missing.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/KEY_READ_ONLY",
+              "title": "Key is read-only",
+              "status": 403,
+              "code": "KEY_READ_ONLY",
+              "detail": "Valid API key, but it is read-only (write_enabled is false); only GET, HEAD and OPTIONS are allowed."
+            }
+          }
+        }
+      },
+      "NotFound": {
+        "description": "Nothing of yours has that id.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/KEY_NOT_FOUND",
+              "title": "Key not found",
+              "status": 404,
+              "code": "KEY_NOT_FOUND",
+              "detail": "No key with id 5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61."
+            }
+          }
+        }
+      },
+      "Conflict": {
+        "description": "The request conflicts with what exists.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/KEY_ALREADY_EXISTS",
+              "title": "Key already exists",
+              "status": 409,
+              "code": "KEY_ALREADY_EXISTS",
+              "detail": "A key with this value already exists."
+            }
+          }
+        }
+      },
+      "PayloadTooLarge": {
+        "description": "The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/PAYLOAD_TOO_LARGE",
+              "title": "Request body too large",
+              "status": 413,
+              "code": "PAYLOAD_TOO_LARGE",
+              "detail": "The request body is larger than the server accepts."
+            }
+          }
+        }
+      },
+      "UnsupportedMediaType": {
+        "description": "The body is not JSON.",
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/UNSUPPORTED_MEDIA_TYPE",
+              "title": "Unsupported media type",
+              "status": 415,
+              "code": "UNSUPPORTED_MEDIA_TYPE",
+              "detail": "Send the body as application/json, not text/plain."
+            }
+          }
+        }
+      },
+      "UserResponse": {
+        "description": "The user.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/User"
+            },
+            "example": {
+              "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+              "username": "deploy-bot",
+              "is_superuser": false,
+              "is_active": true,
+              "can_create_tokens": true,
+              "created_at": "2026-11-22T10:30:00.000Z"
+            }
+          }
+        }
+      },
+      "TooManyRequests": {
+        "description": "Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.",
+        "headers": {
+          "Retry-After": {
+            "$ref": "#/components/headers/Retry-After"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "examples": {
+              "rateLimited": {
+                "summary": "Over the rate limit",
+                "value": {
+                  "type": "/docs/errors/RATE_LIMITED",
+                  "title": "Too many requests",
+                  "status": 429,
+                  "code": "RATE_LIMITED",
+                  "detail": "Rate limit exceeded; try again in 17 seconds.",
+                  "retryAfter": 17
+                }
+              },
+              "lockedOut": {
+                "summary": "Locked out",
+                "value": {
+                  "type": "/docs/errors/LOCKED_OUT",
+                  "title": "Too many failed authentication attempts",
+                  "status": 429,
+                  "code": "LOCKED_OUT",
+                  "detail": "Too many failed authentication attempts from this address; try again in 300 seconds.",
+                  "retryAfter": 300
+                }
+              }
+            }
+          }
+        }
+      }
+    },
+    "schemas": {
+      "Problem": {
+        "type": "object",
+        "description": "An RFC 9457 problem document.",
+        "required": [
+          "type",
+          "title",
+          "status",
+          "code"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "format": "uri-reference",
+            "description": "A link to the page that explains `code`, relative to the server."
+          },
+          "title": {
+            "type": "string",
+            "description": "A short summary of the problem type."
+          },
+          "status": {
+            "type": "integer",
+            "description": "The HTTP status code."
+          },
+          "code": {
+            "type": "string",
+            "pattern": "^[A-Z][A-Z0-9_]*$",
+            "description": "A stable, machine-readable error code."
+          },
+          "detail": {
+            "type": "string",
+            "description": "What went wrong in this occurrence."
+          },
+          "instance": {
+            "type": "string",
+            "description": "The request path."
+          },
+          "errors": {
+            "type": "array",
+            "description": "For validation problems, each field at fault.",
+            "items": {
+              "type": "object",
+              "required": [
+                "field",
+                "message"
+              ],
+              "properties": {
+                "field": {
+                  "type": "string",
+                  "description": "Where the problem is, for example `body.name` or `query.limit`."
+                },
+                "message": {
+                  "type": "string"
+                }
+              }
+            }
+          },
+          "retryAfter": {
+            "type": "integer",
+            "description": "For 429: seconds to wait, as in Retry-After."
+          }
+        }
+      },
+      "AuthMethod": {
+        "type": "string",
+        "enum": [
+          "HeaderTokenAuth",
+          "BearerTokenAuth",
+          "JwtAuth",
+          "TokenAuth",
+          "QueryParamTokenAuth",
+          "BasicAuth",
+          "SessionAuth"
+        ]
+      },
+      "Root": {
+        "type": "object",
+        "required": [
+          "name",
+          "version",
+          "links"
+        ],
+        "properties": {
+          "name": {
+            "type": "string"
+          },
+          "version": {
+            "type": "string"
+          },
+          "links": {
+            "type": "object",
+            "additionalProperties": {
+              "type": "string"
+            }
+          }
+        }
+      },
+      "Health": {
+        "type": "object",
+        "required": [
+          "status",
+          "database"
+        ],
+        "properties": {
+          "status": {
+            "type": "string",
+            "enum": [
+              "ok",
+              "unavailable"
+            ]
+          },
+          "database": {
+            "type": "string",
+            "enum": [
+              "ok",
+              "unreachable"
+            ]
+          }
+        }
+      },
+      "Meta": {
+        "type": "object",
+        "required": [
+          "name",
+          "version",
+          "auth_methods",
+          "api_key_headers",
+          "key_prefix",
+          "superuser_only",
+          "limits"
+        ],
+        "properties": {
+          "name": {
+            "type": "string"
+          },
+          "version": {
+            "type": "string"
+          },
+          "auth_methods": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/AuthMethod"
+            }
+          },
+          "api_key_headers": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "key_prefix": {
+            "type": "string"
+          },
+          "superuser_only": {
+            "type": "boolean"
+          },
+          "limits": {
+            "type": "object",
+            "required": [
+              "max_page_size",
+              "max_body_bytes",
+              "max_rotation_grace_seconds",
+              "min_supplied_key_length"
+            ],
+            "properties": {
+              "max_page_size": {
+                "type": "integer"
+              },
+              "max_body_bytes": {
+                "type": "integer"
+              },
+              "max_rotation_grace_seconds": {
+                "type": "integer"
+              },
+              "min_supplied_key_length": {
+                "type": "integer"
+              }
+            }
+          }
+        }
+      },
+      "Credentials": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "username",
+          "password"
+        ],
+        "properties": {
+          "username": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 150
+          },
+          "password": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1024
+          }
+        }
+      },
+      "User": {
+        "type": "object",
+        "required": [
+          "id",
+          "username",
+          "is_superuser",
+          "is_active",
+          "can_create_tokens",
+          "created_at"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "username": {
+            "type": "string"
+          },
+          "is_superuser": {
+            "type": "boolean"
+          },
+          "is_active": {
+            "type": "boolean"
+          },
+          "can_create_tokens": {
+            "type": "boolean"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "LoginResult": {
+        "type": "object",
+        "required": [
+          "token",
+          "token_type",
+          "expires_at",
+          "csrf_token",
+          "user"
+        ],
+        "properties": {
+          "token": {
+            "type": "string",
+            "description": "The login JWT, for `Authorization: Bearer`."
+          },
+          "token_type": {
+            "type": "string",
+            "const": "Bearer"
+          },
+          "expires_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "csrf_token": {
+            "type": "string",
+            "description": "Send it in `X-CSRF-Token` on unsafe requests made with the session cookie."
+          },
+          "user": {
+            "$ref": "#/components/schemas/User"
+          }
+        }
+      },
+      "Whoami": {
+        "type": "object",
+        "required": [
+          "user",
+          "auth"
+        ],
+        "properties": {
+          "user": {
+            "$ref": "#/components/schemas/User"
+          },
+          "auth": {
+            "type": "object",
+            "required": [
+              "method",
+              "token_id",
+              "expires_at",
+              "write_enabled"
+            ],
+            "properties": {
+              "method": {
+                "$ref": "#/components/schemas/AuthMethod"
+              },
+              "token_id": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "description": "The key or session used; null for Basic."
+              },
+              "expires_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time"
+              },
+              "write_enabled": {
+                "type": "boolean"
+              }
+            }
+          }
+        }
+      },
+      "ApiToken": {
+        "type": "object",
+        "required": [
+          "id",
+          "token",
+          "created_at",
+          "expires",
+          "created_by_id"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "token": {
+            "type": "string"
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "expires": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "created_by_id": {
+            "type": "string"
+          }
+        }
+      },
+      "TokenCheckRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "token"
+        ],
+        "properties": {
+          "token": {
+            "type": "string",
+            "maxLength": 512
+          }
+        }
+      },
+      "TokenCheckResult": {
+        "type": "object",
+        "required": [
+          "success",
+          "user_id"
+        ],
+        "properties": {
+          "success": {
+            "type": "boolean"
+          },
+          "user_id": {
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        }
+      },
+      "Key": {
+        "type": "object",
+        "required": [
+          "id",
+          "name",
+          "start",
+          "user_id",
+          "write_enabled",
+          "is_active",
+          "expires_at",
+          "allowed_ips",
+          "created_at",
+          "updated_at",
+          "last_used_at",
+          "last_used_ip",
+          "created_via",
+          "rotated_from_id",
+          "rate_limit"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "name": {
+            "type": "string"
+          },
+          "start": {
+            "type": "string",
+            "description": "The visible start of the key, to recognise it."
+          },
+          "user_id": {
+            "type": "string"
+          },
+          "write_enabled": {
+            "type": "boolean"
+          },
+          "is_active": {
+            "type": "boolean"
+          },
+          "expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
+          },
+          "allowed_ips": {
+            "type": "array",
+            "description": "Client addresses or CIDR ranges the key may be used from; empty means any.",
+            "items": {
+              "type": "string"
+            }
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "last_used_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "Updated in batches, a few seconds after use."
+          },
+          "last_used_ip": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "created_via": {
+            "type": "string",
+            "enum": [
+              "api",
+              "get_api_token",
+              "rotation",
+              "cli"
+            ]
+          },
+          "rotated_from_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The key this one replaced by rotation."
+          },
+          "rate_limit": {
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/RateLimitSetting"
+              },
+              {
+                "type": "null"
+              }
+            ],
+            "description": "The key's own rate limit, or null for the server's default."
+          }
+        }
+      },
+      "CreatedKey": {
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/Key"
+          },
+          {
+            "type": "object",
+            "required": [
+              "key"
+            ],
+            "properties": {
+              "key": {
+                "type": "string",
+                "description": "The key itself. It is shown this once and cannot be retrieved again."
+              }
+            }
+          }
+        ]
+      },
+      "KeyPage": {
+        "type": "object",
+        "required": [
+          "count",
+          "next",
+          "previous",
+          "results"
+        ],
+        "properties": {
+          "count": {
+            "type": "integer",
+            "description": "How many keys match, over all pages."
+          },
+          "next": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The URL of the next page."
+          },
+          "previous": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The URL of the previous page."
+          },
+          "results": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Key"
+            }
+          }
+        }
+      },
+      "KeyCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100
+          },
+          "key": {
+            "type": "string",
+            "minLength": 32,
+            "maxLength": 256,
+            "pattern": "^[A-Za-z0-9_.~+/=-]+$",
+            "description": "Supply the key yourself (to restore a deleted one). At least 32 characters."
+          },
+          "write_enabled": {
+            "type": "boolean",
+            "default": true
+          },
+          "expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "description": "When the key stops working; must be in the future. Null for never."
+          },
+          "allowed_ips": {
+            "type": "array",
+            "maxItems": 50,
+            "uniqueItems": true,
+            "items": {
+              "type": "string",
+              "maxLength": 64
+            },
+            "description": "Client addresses or CIDR ranges the key may be used from."
+          },
+          "rate_limit": {
+            "$ref": "#/components/schemas/RateLimitSetting"
+          }
+        }
+      },
+      "KeyUpdate": {
+        "type": "object",
+        "additionalProperties": false,
+        "minProperties": 1,
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100
+          },
+          "write_enabled": {
+            "type": "boolean",
+            "description": "Can only go from true to false."
+          },
+          "expires_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "Can only be set on a key without expiry, or moved earlier."
+          },
+          "allowed_ips": {
+            "type": "array",
+            "maxItems": 50,
+            "uniqueItems": true,
+            "minItems": 1,
+            "items": {
+              "type": "string",
+              "maxLength": 64
+            },
+            "description": "Can only be set on an unrestricted key, or lose entries."
+          }
+        }
+      },
+      "KeyRotate": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "grace_seconds": {
+            "type": "integer",
+            "minimum": 0,
+            "maximum": 86400,
+            "default": 0,
+            "description": "How long the old key keeps working."
+          }
+        }
+      },
+      "BootstrapStatus": {
+        "type": "object",
+        "required": [
+          "needs_bootstrap",
+          "has_db_keys"
+        ],
+        "properties": {
+          "needs_bootstrap": {
+            "type": "boolean",
+            "description": "True while no user and no key exist."
+          },
+          "has_db_keys": {
+            "type": "boolean",
+            "description": "Whether any key exists."
+          }
+        }
+      },
+      "RegisterKey": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "api_key"
+        ],
+        "properties": {
+          "api_key": {
+            "type": "string",
+            "minLength": 32,
+            "maxLength": 256,
+            "pattern": "^[A-Za-z0-9_.~+/=-]+$",
+            "description": "The key to register, at least 32 characters."
+          },
+          "label": {
+            "type": "string",
+            "maxLength": 100,
+            "description": "A name for the key."
+          }
+        }
+      },
+      "RegisteredKey": {
+        "type": "object",
+        "required": [
+          "detail",
+          "key_id",
+          "user_id"
+        ],
+        "properties": {
+          "detail": {
+            "type": "string"
+          },
+          "key_id": {
+            "type": "string",
+            "format": "uuid"
+          },
+          "user_id": {
+            "type": "string"
+          }
+        }
+      },
+      "UserPage": {
+        "type": "object",
+        "required": [
+          "count",
+          "next",
+          "previous",
+          "results"
+        ],
+        "properties": {
+          "count": {
+            "type": "integer"
+          },
+          "next": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "previous": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "results": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/User"
+            }
+          }
+        }
+      },
+      "UserCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "username",
+          "password"
+        ],
+        "properties": {
+          "username": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 150,
+            "pattern": "^[\\w.@+-]+$"
+          },
+          "password": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1024
+          },
+          "is_superuser": {
+            "type": "boolean",
+            "default": false
+          },
+          "can_create_tokens": {
+            "type": "boolean",
+            "default": true
+          }
+        }
+      },
+      "UserUpdate": {
+        "type": "object",
+        "additionalProperties": false,
+        "minProperties": 1,
+        "properties": {
+          "is_superuser": {
+            "type": "boolean"
+          },
+          "is_active": {
+            "type": "boolean"
+          },
+          "can_create_tokens": {
+            "type": "boolean"
+          }
+        }
+      },
+      "PasswordReset": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "password"
+        ],
+        "properties": {
+          "password": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1024
+          }
+        }
+      },
+      "Lockout": {
+        "type": "object",
+        "required": [
+          "address",
+          "locked_until"
+        ],
+        "properties": {
+          "address": {
+            "type": "string"
+          },
+          "locked_until": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
+      },
+      "LockoutList": {
+        "type": "object",
+        "required": [
+          "results"
+        ],
+        "properties": {
+          "results": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Lockout"
+            }
+          }
+        }
+      },
+      "AuditAction": {
+        "type": "string",
+        "enum": [
+          "auth.login",
+          "auth.logout",
+          "auth.failed",
+          "auth.locked_out",
+          "auth.bootstrap",
+          "token.issued",
+          "key.created",
+          "key.updated",
+          "key.rotated",
+          "key.activated",
+          "key.deactivated",
+          "key.deleted",
+          "user.created",
+          "user.updated",
+          "user.password_reset",
+          "user.deleted",
+          "lockout.cleared"
+        ]
+      },
+      "AuditOutcome": {
+        "type": "string",
+        "enum": [
+          "success",
+          "failure"
+        ]
+      },
+      "AuditEvent": {
+        "type": "object",
+        "required": [
+          "id",
+          "at",
+          "action",
+          "outcome",
+          "actor_id",
+          "actor_username",
+          "client_ip",
+          "target_type",
+          "target_id",
+          "detail"
+        ],
+        "properties": {
+          "id": {
+            "type": "string"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "action": {
+            "$ref": "#/components/schemas/AuditAction"
+          },
+          "outcome": {
+            "$ref": "#/components/schemas/AuditOutcome"
+          },
+          "actor_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The user who acted, when known."
+          },
+          "actor_username": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "client_ip": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "target_type": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "enum": [
+              "key",
+              "user",
+              "address",
+              null
+            ]
+          },
+          "target_id": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "detail": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "A short, secret-free description."
+          }
+        }
+      },
+      "AuditPage": {
+        "type": "object",
+        "required": [
+          "count",
+          "next",
+          "previous",
+          "results"
+        ],
+        "properties": {
+          "count": {
+            "type": "integer"
+          },
+          "next": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "previous": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "results": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/AuditEvent"
+            }
+          }
+        }
+      },
+      "RateLimitSetting": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "limit",
+          "window_s"
+        ],
+        "description": "A key's own rate limit, instead of the server's default.",
+        "properties": {
+          "limit": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 1000000
+          },
+          "window_s": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 86400
+          }
+        }
+      }
+    }
+  }
+} as unknown as ContractDocument;

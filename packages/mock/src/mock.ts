@@ -1,0 +1,147 @@
+import { type HttpHandler, http } from 'msw';
+import { listOperations, mswPath, type OperationSpec, pathMatcher } from './contract/operations.js';
+import type { ContractDocument } from './contract/types.js';
+import { ContractValidator } from './contract/validation.js';
+import { CONTRACT } from './generated/contract.gen.js';
+import type { MockHandler } from './handlers/context.js';
+import { OPERATION_HANDLERS } from './handlers/index.js';
+import { dispatch } from './http/dispatch.js';
+import { applySeed, type SeededData, type SeedSpec } from './seed.js';
+import type { Clock, MockConfig } from './store/config.js';
+import { MockStore } from './store/store.js';
+
+/** Options of {@link createLatchkeyMock} and {@link createLatchkeyHandlers}. */
+export interface LatchkeyMockOptions {
+  /** Where the mocked Latchkey answers, for example `http://latchkey.test`. */
+  baseUrl: string;
+  /** Users and keys created up front; their plaintext values come back in `seeded`. */
+  seed?: SeedSpec;
+  /** Server settings to mimic; a small `rateLimit` or `lockoutAttempts` makes 429s easy to reach. */
+  config?: Partial<MockConfig>;
+  /** The client address msw requests appear to come from. Default `127.0.0.1`. */
+  clientIp?: string;
+  /** The clock, in epoch milliseconds (to test expiry without waiting). Default `Date.now`. */
+  clock?: Clock;
+  /** Replace or remove operation handlers (mainly for the package's own tests). */
+  handlers?: Readonly<Record<string, MockHandler>>;
+}
+
+/** A running mock: its msw handlers, its state, and what the seed created. */
+export interface LatchkeyMock {
+  readonly baseUrl: string;
+  /** The msw request handlers, one per operation of the contract. */
+  readonly handlers: HttpHandler[];
+  /** The in-memory state; replaced by {@link LatchkeyMock.reset}. */
+  readonly store: MockStore;
+  /** The seeded users and keys with their plaintext passwords and keys. */
+  readonly seeded: SeededData;
+  /**
+   * Answers a request without msw (the mock HTTP server uses this); undefined when no
+   * operation of the contract is at that method and path.
+   */
+  handle(request: Request, clientIp?: string): Promise<Response | undefined>;
+  /** Forgets everything and applies the seed again; returns the new seeded data. */
+  reset(): SeededData;
+}
+
+const registry = new Set<LatchkeyMock>();
+
+/** The most recently created mock that serves `url`, for the scenarios. */
+export function findMockFor(url: string): LatchkeyMock | undefined {
+  return [...registry].reverse().find((m) => url.startsWith(m.baseUrl));
+}
+
+let sharedValidator: ContractValidator | undefined;
+
+/**
+ * Creates a stateful mock of Latchkey: msw handlers for every operation of openapi.yaml,
+ * backed by an in-memory store with the server's rules.
+ *
+ * @example
+ * ```ts
+ * import { setupServer } from 'msw/node';
+ * import { createLatchkeyMock } from '@latchkey/mock';
+ *
+ * const mock = createLatchkeyMock({
+ *   baseUrl: 'http://latchkey.test',
+ *   seed: { users: [{ username: 'alice' }], keys: [{ owner: 'alice', name: 'ci' }] },
+ * });
+ * const server = setupServer(...mock.handlers);
+ * server.listen({ onUnhandledRequest: 'error' });
+ * const res = await fetch('http://latchkey.test/api/v1/auth/whoami', { headers: { 'X-API-Key': mock.seeded.keys[0]!.key } });
+ * ```
+ */
+export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
+  const baseUrl = new URL(options.baseUrl).href.replace(/\/+$/, '');
+  const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
+  const document: ContractDocument = CONTRACT;
+  sharedValidator ??= new ContractValidator(document);
+  const validator = sharedValidator;
+  const operationHandlers = options.handlers ?? OPERATION_HANDLERS;
+  const clientIp = options.clientIp ?? '127.0.0.1';
+  const makeStore = () => new MockStore(options.config, options.clock);
+  let store = makeStore();
+  let seeded = applySeed(store, options.seed);
+  const operations = listOperations(document).map((spec) => ({ spec, match: pathMatcher(spec.path) }));
+
+  const answer = (spec: OperationSpec, request: Request, params: Record<string, string>, ip: string) =>
+    dispatch({ store, document, validator, handlers: operationHandlers }, spec, request, params, ip);
+
+  const handlers = operations.map(({ spec, match }) =>
+    http[spec.method](`${baseUrl}${mswPath(spec.path)}`, ({ request }) => {
+      const params = match(new URL(request.url).pathname.slice(basePath.length) || '/') ?? {};
+      return answer(spec, request, params, clientIp);
+    }),
+  );
+
+  const mock: LatchkeyMock = {
+    baseUrl,
+    handlers,
+    get store() {
+      return store;
+    },
+    get seeded() {
+      return seeded;
+    },
+    async handle(request, ip = clientIp) {
+      const url = new URL(request.url);
+      const path = url.pathname.slice(basePath.length) || '/';
+      const method = request.method === 'HEAD' ? 'get' : request.method.toLowerCase();
+      for (const { spec, match } of operations) {
+        if (spec.method !== method) continue;
+        const params = match(path);
+        if (params) return answer(spec, request, params, ip);
+      }
+      return undefined;
+    },
+    reset() {
+      store = makeStore();
+      seeded = applySeed(store, options.seed);
+      return seeded;
+    },
+  };
+  registry.add(mock);
+  return mock;
+}
+
+/**
+ * The msw handlers of a new mock, for `setupServer(...handlers)` or `setupWorker(...handlers)`.
+ * The array also carries the mock's `store` and `seeded` data.
+ *
+ * @example
+ * ```ts
+ * const handlers = createLatchkeyHandlers({ baseUrl: 'http://latchkey.test', seed: { users: [{ username: 'alice' }] } });
+ * const server = setupServer(...handlers);
+ * console.log(handlers.seeded.users.alice?.password);
+ * ```
+ */
+export function createLatchkeyHandlers(
+  options: LatchkeyMockOptions,
+): HttpHandler[] & { readonly mock: LatchkeyMock; readonly seeded: SeededData; readonly store: MockStore } {
+  const mock = createLatchkeyMock(options);
+  return Object.defineProperties([...mock.handlers], {
+    mock: { value: mock },
+    seeded: { get: () => mock.seeded },
+    store: { get: () => mock.store },
+  }) as HttpHandler[] & { mock: LatchkeyMock; seeded: SeededData; store: MockStore };
+}
