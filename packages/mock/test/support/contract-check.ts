@@ -24,7 +24,12 @@ observeResponses(({ operationId, request, response }) => {
       const contentType = response.headers.get('content-type');
       let body: unknown = text === '' ? undefined : text;
       if (text && /json/.test(contentType ?? '')) body = JSON.parse(text);
-      const problems = validator.checkResponse(spec, { status: response.status, headers: response.headers, body, contentType });
+      const problems = validator.checkResponse(spec, {
+        status: response.status,
+        headers: response.headers,
+        body,
+        contentType,
+      });
       checked++;
       for (const p of problems) violations.push(`${request.method} ${new URL(request.url).pathname}: ${p}`);
     })(),
