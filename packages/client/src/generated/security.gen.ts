@@ -67,6 +67,24 @@ export const operationSecurity = {
     "schemes": [],
     "anonymous": true
   },
+  "getDocs": {
+    "method": "GET",
+    "path": "/docs",
+    "schemes": [],
+    "anonymous": true
+  },
+  "getRedoc": {
+    "method": "GET",
+    "path": "/redoc",
+    "schemes": [],
+    "anonymous": true
+  },
+  "getErrorPage": {
+    "method": "GET",
+    "path": "/docs/errors/{code}",
+    "schemes": [],
+    "anonymous": true
+  },
   "login": {
     "method": "POST",
     "path": "/api/v1/auth/login",

@@ -479,6 +479,90 @@ export type GetOpenApiYamlResponses = {
 
 export type GetOpenApiYamlResponse = GetOpenApiYamlResponses[keyof GetOpenApiYamlResponses];
 
+export type GetDocsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/docs';
+};
+
+export type GetDocsErrors = {
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type GetDocsError = GetDocsErrors[keyof GetDocsErrors];
+
+export type GetDocsResponses = {
+    /**
+     * The reference page.
+     */
+    200: string;
+};
+
+export type GetDocsResponse = GetDocsResponses[keyof GetDocsResponses];
+
+export type GetRedocData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/redoc';
+};
+
+export type GetRedocErrors = {
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type GetRedocError = GetRedocErrors[keyof GetRedocErrors];
+
+export type GetRedocResponses = {
+    /**
+     * The reference page.
+     */
+    200: string;
+};
+
+export type GetRedocResponse = GetRedocResponses[keyof GetRedocResponses];
+
+export type GetErrorPageData = {
+    body?: never;
+    path: {
+        /**
+         * A problem code, as in the `code` field of a problem body.
+         */
+        code: string;
+    };
+    query?: never;
+    url: '/docs/errors/{code}';
+};
+
+export type GetErrorPageErrors = {
+    /**
+     * No problem code has that name.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type GetErrorPageError = GetErrorPageErrors[keyof GetErrorPageErrors];
+
+export type GetErrorPageResponses = {
+    /**
+     * The page, as HTML.
+     */
+    200: string;
+};
+
+export type GetErrorPageResponse = GetErrorPageResponses[keyof GetErrorPageResponses];
+
 export type LoginData = {
     body: Credentials;
     path?: never;
