@@ -1,0 +1,196 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { PASSWORD, startTestServer, type TestServer } from './support/test-server.js';
+
+/**
+ * Every ```sh block of docs/ that calls curl is run by bash against a real server started for
+ * that block, and every curl in it must answer 2xx, or the status written in a comment right
+ * after it (`# 409 …`). The guides' URL, http://127.0.0.1:8800, is rewritten to the test
+ * server's. A block preceded by `<!-- docs-test: empty-server -->` runs against a server with
+ * no user (the bootstrap examples); every other block gets a superuser `admin` and:
+ */
+interface ExampleEnv {
+  /** admin's password */
+  PASSWORD: string;
+  /** an API key of admin */
+  KEY: string;
+  /** the id of that key */
+  KEY_ID: string;
+  /** a login JWT of admin */
+  JWT: string;
+  /** admin's user id */
+  USER_ID: string;
+}
+
+const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const GUIDE_URL = 'http://127.0.0.1:8800';
+
+interface Example {
+  file: string;
+  line: number;
+  code: string;
+  emptyServer: boolean;
+}
+
+function markdownFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(dir)) {
+    const full = path.join(dir, entry);
+    if (statSync(full).isDirectory()) out.push(...markdownFiles(full));
+    else if (entry.endsWith('.md')) out.push(path.relative(REPO_ROOT, full));
+  }
+  return out.sort();
+}
+
+/** The ```sh blocks that call curl, with the instruction comment before each. */
+function curlExamples(file: string, markdown: string): Example[] {
+  const lines = markdown.split('\n');
+  const examples: Example[] = [];
+  for (let i = 0; i < lines.length; i++) {
+    const open = /^(\s*)```(\S*)\s*$/.exec(lines[i] ?? '');
+    if (!open) continue;
+    const indent = open[1] ?? '';
+    const body: string[] = [];
+    let j = i + 1;
+    while (j < lines.length && !/^\s*```\s*$/.test(lines[j] ?? '')) {
+      const line = lines[j] ?? '';
+      body.push(line.startsWith(indent) ? line.slice(indent.length) : line);
+      j++;
+    }
+    let k = i - 1;
+    while (k >= 0 && (lines[k] ?? '').trim() === '') k--;
+    const instruction = /^\s*<!--\s*docs-test:\s*(.+?)\s*-->\s*$/.exec(lines[k] ?? '')?.[1];
+    const code = body.join('\n');
+    if (['sh', 'bash', 'shell'].includes(open[2] ?? '') && /\bcurl\b/.test(code)) {
+      if (instruction !== undefined && instruction !== 'empty-server')
+        throw new Error(`${file}:${i + 1}: unknown docs-test instruction "${instruction}"`);
+      examples.push({ file, line: i + 1, code, emptyServer: instruction === 'empty-server' });
+    }
+    i = j;
+  }
+  return examples;
+}
+
+/**
+ * The status each curl of a block must answer, in order: the one in a `# NNN` comment on the
+ * line right after the command, or undefined for "any 2xx". Continued lines (`\`) are one command.
+ */
+function expectedStatuses(code: string): (number | undefined)[] {
+  const commands = code.replace(/\\\n/g, ' ').split('\n');
+  const expected: (number | undefined)[] = [];
+  commands.forEach((command, i) => {
+    if (command.trim().startsWith('#')) return;
+    const calls = command.match(/\bcurl\b/g)?.length ?? 0;
+    const documented = /^\s*#\s*(\d{3})\b/.exec(commands[i + 1] ?? '')?.[1];
+    for (let n = 0; n < calls; n++)
+      expected.push(n === calls - 1 && documented ? Number(documented) : undefined);
+  });
+  return expected;
+}
+
+/**
+ * Runs a block with bash. curl is wrapped so that each call dumps its response headers to a
+ * numbered file, without changing what the example prints or captures.
+ */
+async function runBlock(
+  code: string,
+  env: Record<string, string>,
+): Promise<{ exitCode: number | null; stdout: string; stderr: string; statuses: number[] }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-example-'));
+  const headers = path.join(dir, 'headers');
+  const prelude = [
+    'set -euo pipefail',
+    `mkdir -p "${headers}"`,
+    `curl() { local n; n=$(ls "${headers}" | wc -l); command curl -sS -D "${headers}/$(printf %04d "$n")" "$@"; }`,
+  ].join('\n');
+  try {
+    const child = spawn('bash', ['-c', `${prelude}\n${code}`], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
+    const exitCode = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    const statuses = readdirSync(headers)
+      .sort()
+      .map((f) => {
+        const lines = readFileSync(path.join(headers, f), 'utf8').match(/^HTTP\/[\d.]+ (\d{3})/gm) ?? [];
+        return Number(lines.at(-1)?.split(' ')[1] ?? 0);
+      });
+    return { exitCode, stdout, stderr, statuses };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function seed(s: TestServer): Promise<ExampleEnv> {
+  const admin = await s.createUser('admin', { superuser: true });
+  const key = await s.createKey(admin, { name: 'docs-examples' });
+  const login = await s.call('/api/v1/auth/login', {
+    method: 'POST',
+    json: { username: 'admin', password: PASSWORD },
+  });
+  if (login.status !== 200) throw new Error(`could not log in: ${JSON.stringify(login.body)}`);
+  return { PASSWORD, KEY: key.key, KEY_ID: key.id, JWT: login.body.token, USER_ID: admin.id };
+}
+
+const examples = markdownFiles(path.join(REPO_ROOT, 'docs')).flatMap((file) =>
+  curlExamples(file, readFileSync(path.join(REPO_ROOT, file), 'utf8')),
+);
+
+describe('curl examples in docs/', () => {
+  it('finds the examples', () => {
+    expect(examples.length).toBeGreaterThan(10);
+    expect(examples.some((e) => e.emptyServer)).toBe(true);
+  });
+
+  it('reads the documented statuses and continued lines', () => {
+    expect(
+      expectedStatuses(
+        [
+          'KEY=$(curl -s http://x/a \\',
+          "  -H 'A: b')",
+          'curl http://x/b',
+          '# 409 {"code":"BOOTSTRAP_DONE"}',
+          'curl http://x/c | curl http://x/d',
+          '# 201',
+          '# 404 is not after a command',
+        ].join('\n'),
+      ),
+    ).toEqual([undefined, 409, undefined, 201]);
+  });
+
+  it.each(examples.map((e) => [`${e.file}:${e.line}`, e] as const))('%s', async (_where, example) => {
+    const s = await startTestServer('sqlite');
+    try {
+      const env = example.emptyServer ? {} : await seed(s);
+      const code = example.code.replaceAll(GUIDE_URL, s.baseUrl);
+      const run = await runBlock(code, { ...env });
+      const report = `${example.code}\n--- exit ${run.exitCode}, statuses ${run.statuses.join(', ')}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+      expect(run.exitCode, report).toBe(0);
+      const expected = expectedStatuses(example.code);
+      expect(
+        run.statuses.length,
+        `curl ran ${run.statuses.length} times, the block has ${expected.length}\n${report}`,
+      ).toBe(expected.length);
+      run.statuses.forEach((status, i) => {
+        const want = expected[i];
+        if (want === undefined)
+          expect(status >= 200 && status < 300, `curl #${i + 1} answered ${status}\n${report}`).toBe(true);
+        else expect(status, `curl #${i + 1}\n${report}`).toBe(want);
+      });
+    } finally {
+      await s.close();
+    }
+  });
+});
