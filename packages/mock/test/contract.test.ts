@@ -10,6 +10,7 @@ import { CONTRACT } from '../src/generated/contract.gen.js';
 import { OPERATION_HANDLERS } from '../src/handlers/index.js';
 import { observeResponses } from '../src/http/observe.js';
 import { createLatchkeyMock } from '../src/mock.js';
+import { scenarios } from '../src/scenarios.js';
 import { checkedResponses } from './support/contract-check.js';
 
 /** The contract as it is in the repository now, read at test time. */
@@ -377,5 +378,39 @@ describe('every operation answers inside the contract', () => {
     // Every operation of the contract answered at least once, and every answer was checked.
     expect([...seen.keys()].sort()).toEqual([...currentIds].sort());
     expect(await checkedResponses()).toBeGreaterThanOrEqual(Object.keys(statuses).length);
+  });
+});
+
+describe('scenario answers inside the contract', () => {
+  const mock = createLatchkeyMock({
+    baseUrl: 'http://scenario-contract.test',
+    seed: { users: [{ username: 'erin' }], keys: [{ owner: 'erin' }] },
+  });
+  const server = setupServer(...mock.handlers);
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterAll(() => server.close());
+  const validator = new ContractValidator();
+  const whoamiSpec = listOperations().find((op) => op.operationId === 'whoami')!;
+
+  it.each([
+    ['rateLimited', () => scenarios.rateLimited({ retryAfter: 5 }), 429],
+    ['unauthorized', () => scenarios.unauthorized(), 401],
+    ['credentialExpiring', () => scenarios.credentialExpiring({ inMs: 1000 }), 200],
+  ] as const)('%s', async (_name, make, status) => {
+    server.use(...make());
+    const res = await fetch('http://scenario-contract.test/api/v1/auth/whoami', {
+      headers: { 'X-API-Key': mock.seeded.keys[0]!.key },
+    });
+    server.resetHandlers();
+    expect(res.status).toBe(status);
+    const body = await res.json();
+    expect(
+      validator.checkResponse(whoamiSpec, {
+        status: res.status,
+        headers: res.headers,
+        body,
+        contentType: res.headers.get('content-type'),
+      }),
+    ).toEqual([]);
   });
 });
