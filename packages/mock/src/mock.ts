@@ -5,7 +5,7 @@ import { ContractValidator } from './contract/validation.js';
 import { CONTRACT } from './generated/contract.gen.js';
 import type { MockHandler } from './handlers/context.js';
 import { OPERATION_HANDLERS } from './handlers/index.js';
-import { dispatch } from './http/dispatch.js';
+import { dispatch, noOperation } from './http/dispatch.js';
 import { applySeed, type SeededData, type SeedSpec } from './seed.js';
 import type { Clock, MockConfig } from './store/config.js';
 import { MockStore } from './store/store.js';
@@ -36,8 +36,9 @@ export interface LatchkeyMock {
   /** The seeded users and keys with their plaintext passwords and keys. */
   readonly seeded: SeededData;
   /**
-   * Answers a request without msw (the mock HTTP server uses this); undefined when no
-   * operation of the contract is at that method and path.
+   * Answers a request without msw (the mock HTTP server uses this): 404 or 405 when no
+   * operation of the contract is at that method and path; undefined when the URL is not
+   * under `baseUrl`.
    */
   handle(request: Request, clientIp?: string): Promise<Response | undefined>;
   /** Forgets everything and applies the seed again; returns the new seeded data. */
@@ -87,10 +88,24 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
   const answer = (spec: OperationSpec, request: Request, params: Record<string, string>, ip: string) =>
     dispatch({ store, document, validator, handlers: operationHandlers }, spec, request, params, ip);
 
-  const handlers = operations.map(({ spec, match }) =>
-    http[spec.method](`${baseUrl}${mswPath(spec.path)}`, ({ request }) => {
-      const params = match(new URL(request.url).pathname.slice(basePath.length) || '/') ?? {};
-      return answer(spec, request, params, clientIp);
+  const localPath = (request: Request) => new URL(request.url).pathname.slice(basePath.length) || '/';
+  const handlers = operations.flatMap(({ spec, match }) => {
+    const resolver = ({ request }: { request: Request }) =>
+      answer(spec, request, match(localPath(request)) ?? {}, clientIp);
+    const path = `${baseUrl}${mswPath(spec.path)}`;
+    // HEAD is answered like GET, as the server does.
+    return spec.method === 'get'
+      ? [http.get(path, resolver), http.head(path, resolver)]
+      : [http[spec.method](path, resolver)];
+  });
+  // Anything else under baseUrl gets the server's 404 NOT_FOUND or 405 METHOD_NOT_ALLOWED.
+  handlers.push(
+    http.all(`${baseUrl}/*`, ({ request }) => {
+      const path = localPath(request);
+      return noOperation(
+        request,
+        operations.some(({ match }) => match(path) !== undefined),
+      );
     }),
   );
 
@@ -104,15 +119,17 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
       return seeded;
     },
     async handle(request, ip = clientIp) {
-      const url = new URL(request.url);
-      const path = url.pathname.slice(basePath.length) || '/';
+      if (!request.url.startsWith(baseUrl)) return undefined;
+      const path = localPath(request);
       const method = request.method === 'HEAD' ? 'get' : request.method.toLowerCase();
+      let pathExists = false;
       for (const { spec, match } of operations) {
-        if (spec.method !== method) continue;
         const params = match(path);
-        if (params) return answer(spec, request, params, ip);
+        if (!params) continue;
+        pathExists = true;
+        if (spec.method === method) return answer(spec, request, params, ip);
       }
-      return undefined;
+      return noOperation(request, pathExists);
     },
     reset() {
       store = makeStore();

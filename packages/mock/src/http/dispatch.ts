@@ -14,6 +14,35 @@ const PASSWORD_OPERATIONS = new Set(['login', 'getApiToken']);
 const UNLIMITED_OPERATIONS = new Set(['getHealth']);
 const JSON_TYPE = /^application\/([\w.+-]+\+)?json$/i;
 
+/** The path of the first string holding a NUL character, which the server refuses. */
+export function findNul(value: unknown, path = 'body'): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+  if (Array.isArray(value)) {
+    for (const [i, item] of value.entries()) {
+      const found = findNul(item, `${path}[${i}]`);
+      if (found) return found;
+    }
+  } else if (value && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      const found = findNul(item, `${path}.${key}`) ?? findNul(key, `${path}.${key}`);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** A problem response outside any operation: 404 for an unknown path, 405 for a known path and another method. */
+export function noOperation(request: Request, pathExists: boolean): Response {
+  const url = new URL(request.url);
+  const error = pathExists
+    ? new MockApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${url.pathname}.`)
+    : new MockApiError('NOT_FOUND', `Nothing is at ${request.method} ${url.pathname}.`);
+  return new Response(JSON.stringify(toProblem(error, url.pathname)), {
+    status: error.status,
+    headers: { 'Content-Type': 'application/problem+json' },
+  });
+}
+
 /** What the dispatcher needs besides the request. */
 export interface DispatchRuntime {
   store: MockStore;
@@ -151,6 +180,8 @@ export async function dispatch(
       const all = url.searchParams.getAll(name);
       query[name] = all.length > 1 ? all : (all[0] ?? '');
     }
+    const nul = findNul(body.value);
+    if (nul) throw MockApiError.field(nul, 'must not contain the NUL character (\\u0000)');
     const validation = runtime.validator.validateRequest(spec, { params, query, body: body.value });
     if (!validation.ok) {
       throw new MockApiError(

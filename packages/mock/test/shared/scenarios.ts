@@ -202,6 +202,98 @@ export function sharedScenarios(name: string, startTarget: StartTarget): void {
       expect(((await two.json()) as { code: string }).code).toBe('MULTIPLE_CREDENTIALS');
     });
 
+    it('refuses what the server refuses, with the same status and code', async () => {
+      const { t, admin } = await start();
+      const { data: key } = await admin.createKey({ body: { name: 'raw' } });
+      const raw = async (path: string, init: RequestInit = {}) => {
+        const res = await t.fetch(`${t.baseUrl}${path}`, init);
+        const body = (await res.json()) as { code: string; status: number };
+        expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(body.status).toBe(res.status);
+        return { status: res.status, code: body.code, headers: res.headers };
+      };
+      const json = { 'Content-Type': 'application/json', 'X-API-Key': key.key };
+      const none = await raw('/api/v1/keys');
+      expect([none.status, none.code]).toEqual([401, 'AUTHENTICATION_REQUIRED']);
+      expect(none.headers.get('www-authenticate')).toMatch(/^Bearer realm="latchkey"/);
+      expect(await raw('/api/v1/nothing', { headers: json })).toMatchObject({
+        status: 404,
+        code: 'NOT_FOUND',
+      });
+      expect(await raw('/api/v1/keys', { method: 'PUT', headers: json })).toMatchObject({
+        status: 405,
+        code: 'METHOD_NOT_ALLOWED',
+      });
+      expect(await raw('/api/v1/keys', { method: 'POST', headers: json, body: '{"name":' })).toMatchObject({
+        status: 400,
+        code: 'MALFORMED_JSON',
+      });
+      expect(
+        await raw('/api/v1/keys', {
+          method: 'POST',
+          headers: { ...json, 'Content-Type': 'text/plain' },
+          body: 'name=x',
+        }),
+      ).toMatchObject({ status: 415, code: 'UNSUPPORTED_MEDIA_TYPE' });
+      expect(
+        await raw('/api/v1/keys', {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ name: 'x', admin: true }),
+        }),
+      ).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+      expect(await raw('/api/v1/keys/not-a-uuid', { headers: json })).toMatchObject({
+        status: 400,
+        code: 'VALIDATION_FAILED',
+      });
+      expect(
+        await raw('/api/v1/keys', {
+          method: 'POST',
+          headers: json,
+          body: JSON.stringify({ name: 'nul\u0000' }),
+        }),
+      ).toMatchObject({ status: 400, code: 'VALIDATION_FAILED' });
+
+      // The session cookie: reads pass, writes need the CSRF token from login, logout ends it.
+      const login = await t.fetch(`${t.baseUrl}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(ADMIN),
+      });
+      const { csrf_token, token } = (await login.json()) as { csrf_token: string; token: string };
+      const session = login.headers
+        .getSetCookie()
+        .map((c) => c.split(';')[0])
+        .find((c) => c?.startsWith('latchkey_session='));
+      expect(session).toBeDefined();
+      const cookie = { Cookie: session as string };
+      const read = await t.fetch(`${t.baseUrl}/api/v1/auth/whoami`, { headers: cookie });
+      expect(read.headers.get('x-auth-method')).toBe('SessionAuth');
+      const write = { 'Content-Type': 'application/json', ...cookie };
+      expect(
+        await raw('/api/v1/keys', { method: 'POST', headers: write, body: JSON.stringify({ name: 'csrf' }) }),
+      ).toMatchObject({ status: 403, code: 'CSRF_FAILED' });
+      const ok = await t.fetch(`${t.baseUrl}/api/v1/keys`, {
+        method: 'POST',
+        headers: { ...write, 'X-CSRF-Token': csrf_token },
+        body: JSON.stringify({ name: 'csrf' }),
+      });
+      expect(ok.status).toBe(201);
+      expect(await raw('/api/v1/auth/logout', { method: 'POST', headers: json })).toMatchObject({
+        status: 400,
+        code: 'NOT_A_SESSION',
+      });
+      const out = await t.fetch(`${t.baseUrl}/api/v1/auth/logout`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      expect(out.status).toBe(204);
+      expect(await raw('/api/v1/auth/whoami', { headers: cookie })).toMatchObject({
+        status: 401,
+        code: 'AUTHENTICATION_FAILED',
+      });
+    });
+
     it('rate limits a key: headers count down, then a real 429 with Retry-After', async () => {
       const { admin, client } = await start({ rateLimit: 3 });
       const { data: key } = await admin.createKey({ body: { name: 'busy' } });
