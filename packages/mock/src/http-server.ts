@@ -4,7 +4,14 @@ import { createLatchkeyMock, type LatchkeyMock, type LatchkeyMockOptions } from 
 import { MockApiError, toProblem } from './store/errors.js';
 import { stripMappedV4 } from './store/ip-rules.js';
 
-/** Options of {@link startMockServer}. */
+/**
+ * Options of {@link startMockServer}.
+ *
+ * @example
+ * ```ts
+ * const options: MockServerOptions = { port: 4010, host: '0.0.0.0', config: { rateLimit: 5 } };
+ * ```
+ */
 export interface MockServerOptions extends Omit<LatchkeyMockOptions, 'baseUrl' | 'clientIp'> {
   /** Port to listen on; 0 for a free one. Default 4010. */
   port?: number;

@@ -10,7 +10,18 @@ import { applySeed, type SeededData, type SeedSpec } from './seed.js';
 import type { Clock, MockConfig } from './store/config.js';
 import { MockStore } from './store/store.js';
 
-/** Options of {@link createLatchkeyMock} and {@link createLatchkeyHandlers}. */
+/**
+ * Options of {@link createLatchkeyMock} and {@link createLatchkeyHandlers}.
+ *
+ * @example
+ * ```ts
+ * const options: LatchkeyMockOptions = {
+ *   baseUrl: 'http://latchkey.test',
+ *   seed: { users: [{ username: 'alice', is_superuser: true }], keys: [{ owner: 'alice', name: 'ci' }] },
+ *   config: { rateLimit: 5, lockoutAttempts: 3 },
+ * };
+ * ```
+ */
 export interface LatchkeyMockOptions {
   /** Where the mocked Latchkey answers, for example `http://latchkey.test`. */
   baseUrl: string;
@@ -26,7 +37,16 @@ export interface LatchkeyMockOptions {
   handlers?: Readonly<Record<string, MockHandler>>;
 }
 
-/** A running mock: its msw handlers, its state, and what the seed created. */
+/**
+ * A running mock: its msw handlers, its state, and what the seed created.
+ *
+ * @example
+ * ```ts
+ * const mock: LatchkeyMock = createLatchkeyMock({ baseUrl: 'http://latchkey.test', seed: { users: [{ username: 'alice' }] } });
+ * server.use(...mock.handlers);
+ * afterEach(() => mock.reset());
+ * ```
+ */
 export interface LatchkeyMock {
   readonly baseUrl: string;
   /** The msw request handlers, one per operation of the contract. */
@@ -47,7 +67,14 @@ export interface LatchkeyMock {
 
 const registry = new Set<LatchkeyMock>();
 
-/** The most recently created mock that serves `url`, for the scenarios. */
+/**
+ * The most recently created mock that serves `url`, for the scenarios.
+ *
+ * @example
+ * ```ts
+ * const mock = findMockFor('http://latchkey.test/api/v1/keys');
+ * ```
+ */
 export function findMockFor(url: string): LatchkeyMock | undefined {
   return [...registry].reverse().find((m) => url.startsWith(m.baseUrl));
 }

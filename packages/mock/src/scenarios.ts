@@ -4,7 +4,15 @@ import { challenge } from './http/authenticate.js';
 import { findMockFor } from './mock.js';
 import { ERROR_CODES, type ErrorCode } from './store/errors.js';
 
-/** Where a scenario applies. */
+/**
+ * Where a scenario applies.
+ *
+ * @example
+ * ```ts
+ * const target: ScenarioTarget = { baseUrl: 'http://latchkey.test', operationIds: ['createKey'], once: true };
+ * server.use(...scenarios.serverError(target));
+ * ```
+ */
 export interface ScenarioTarget {
   /** Only requests to this Latchkey; by default any origin serving the contract's paths. */
   baseUrl?: string;

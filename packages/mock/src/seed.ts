@@ -1,10 +1,27 @@
 import type { RateLimitSetting } from './store/keys.js';
 import type { MockStore } from './store/store.js';
 
-/** The password a seeded user gets when the seed gives none. */
+/**
+ * The password a seeded user gets when the seed gives none.
+ *
+ * @example
+ * ```ts
+ * await client.login({ body: { username: 'alice', password: DEFAULT_SEED_PASSWORD } });
+ * ```
+ */
 export const DEFAULT_SEED_PASSWORD = 'correct horse battery staple';
 
-/** Users and keys to create before the first request. */
+/**
+ * Users and keys to create before the first request.
+ *
+ * @example
+ * ```ts
+ * const seed: SeedSpec = {
+ *   users: [{ username: 'root', is_superuser: true }, { username: 'bot', can_create_tokens: false }],
+ *   keys: [{ owner: 'bot', name: 'read-only', write_enabled: false }],
+ * };
+ * ```
+ */
 export interface SeedSpec {
   users?: {
     username: string;
@@ -28,7 +45,16 @@ export interface SeedSpec {
   }[];
 }
 
-/** What seeding created, with the plaintext a test needs to authenticate. */
+/**
+ * What seeding created, with the plaintext a test needs to authenticate.
+ *
+ * @example
+ * ```ts
+ * const { users, keys }: SeededData = mock.seeded;
+ * const client = createLatchkeyClient({ baseUrl, credentials: { apiKey: keys[0]!.key } });
+ * console.log(users.root?.password);
+ * ```
+ */
 export interface SeededData {
   /** By username. */
   users: Record<string, { id: string; username: string; password: string | null }>;
@@ -36,7 +62,14 @@ export interface SeededData {
   keys: { id: string; name: string; key: string; owner: string; userId: string }[];
 }
 
-/** Creates the seed's users and keys in the store. */
+/**
+ * Creates the seed's users and keys in the store.
+ *
+ * @example
+ * ```ts
+ * const seeded = applySeed(new MockStore(), { users: [{ username: 'alice' }], keys: [{ owner: 'alice' }] });
+ * ```
+ */
 export function applySeed(store: MockStore, spec: SeedSpec = {}): SeededData {
   const out: SeededData = { users: {}, keys: [] };
   for (const u of spec.users ?? []) {

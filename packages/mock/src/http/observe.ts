@@ -1,11 +1,26 @@
-/** One exchange the mock answered: the operation, the request and a copy of the response. */
+/**
+ * One exchange the mock answered: the operation, the request and a copy of the response.
+ *
+ * @example
+ * ```ts
+ * const log = (exchange: MockExchange) => console.log(exchange.operationId, exchange.response.status);
+ * observeResponses(log);
+ * ```
+ */
 export interface MockExchange {
   operationId: string;
   request: Request;
   response: Response;
 }
 
-/** Something that wants to see every response the mock produces. */
+/**
+ * Something that wants to see every response the mock produces.
+ *
+ * @example
+ * ```ts
+ * const observer: ExchangeObserver = ({ request }) => console.log(request.method, request.url);
+ * ```
+ */
 export type ExchangeObserver = (exchange: MockExchange) => void;
 
 const observers = new Set<ExchangeObserver>();

@@ -1,4 +1,12 @@
-/** How the mock behaves where the server is configurable; every field has the server's default. */
+/**
+ * How the mock behaves where the server is configurable; every field has the server's default.
+ *
+ * @example
+ * ```ts
+ * const config: Partial<MockConfig> = { rateLimit: 3, rateWindowS: 10, lockoutAttempts: 2, superuserOnly: true };
+ * createLatchkeyMock({ baseUrl: 'http://latchkey.test', config });
+ * ```
+ */
 export interface MockConfig {
   /** The prefix of generated keys (`LATCHKEY_KEY_PREFIX`). Default `lk_`. */
   keyPrefix: string;
@@ -28,7 +36,14 @@ export interface MockConfig {
   version: string;
 }
 
-/** The server's defaults. */
+/**
+ * The server's defaults.
+ *
+ * @example
+ * ```ts
+ * const strict: MockConfig = { ...DEFAULT_CONFIG, rateLimit: 10 };
+ * ```
+ */
 export const DEFAULT_CONFIG: MockConfig = {
   keyPrefix: 'lk_',
   apiKeyHeaders: ['X-API-Key'],
