@@ -294,6 +294,76 @@ export function sharedScenarios(name: string, startTarget: StartTarget): void {
       });
     });
 
+    it('lets a superuser govern every user and key, and records it in the audit log', async () => {
+      const { admin, client } = await start();
+      const { data: bob } = await admin.adminCreateUser({
+        body: { username: 'bob', password: 'bobs-own-password-42', can_create_tokens: true },
+      });
+      expect(bob).toMatchObject({ username: 'bob', is_superuser: false, is_active: true });
+      const weak = await rejection(admin.adminCreateUser({ body: { username: 'weak', password: 'short' } }));
+      expect([weak.status, weak.code]).toEqual([400, 'VALIDATION_FAILED']);
+      const taken = await rejection(
+        admin.adminCreateUser({ body: { username: 'bob', password: 'another-password-42' } }),
+      );
+      expect([taken.status, taken.code]).toEqual([409, 'USERNAME_TAKEN']);
+
+      const asBob = client({ basic: { username: 'bob', password: 'bobs-own-password-42' } });
+      const { data: bobKey } = await asBob.createKey({ body: { name: 'bob-ci' } });
+      const { data: bobs } = await admin.adminListKeys({ query: { user_id: bob.id } });
+      expect(bobs.results.map((k) => k.id)).toEqual([bobKey.id]);
+      await admin.adminDeactivateKey({ path: { key_id: bobKey.id } });
+      expect((await rejection(client({ apiKey: bobKey.key }).whoami())).status).toBe(401);
+      await admin.adminActivateKey({ path: { key_id: bobKey.id } });
+      expect((await client({ apiKey: bobKey.key }).whoami()).data.user.id).toBe(bob.id);
+
+      await admin.adminUpdateUser({ path: { user_id: bob.id }, body: { can_create_tokens: false } });
+      const refused = await rejection(asBob.createKey({ body: { name: 'no more' } }));
+      expect([refused.status, refused.code]).toEqual([403, 'KEY_CREATION_NOT_ALLOWED']);
+      await admin.adminUpdateUser({ path: { user_id: bob.id }, body: { is_active: false } });
+      expect((await rejection(client({ apiKey: bobKey.key }).whoami())).status).toBe(401);
+      expect((await rejection(asBob.whoami())).status).toBe(401);
+
+      const { data: me } = await admin.whoami();
+      const last = await rejection(
+        admin.adminUpdateUser({ path: { user_id: me.user.id }, body: { is_superuser: false } }),
+      );
+      expect([last.status, last.code]).toEqual([409, 'LAST_SUPERUSER']);
+      const { data: users } = await admin.adminListUsers({ query: { is_active: false } });
+      expect(users.results.map((u) => u.username)).toEqual(['bob']);
+
+      const { data: created } = await admin.adminListAuditEvents({
+        query: { action: 'key.created', actor_id: bob.id },
+      });
+      expect(created.results).toHaveLength(1);
+      expect(created.results[0]).toMatchObject({
+        action: 'key.created',
+        outcome: 'success',
+        actor_username: 'bob',
+        target_type: 'key',
+        target_id: bobKey.id,
+        client_ip: '127.0.0.1',
+      });
+      const { data: all } = await admin.adminListAuditEvents({ query: { limit: 200 } });
+      const actions = new Set(all.results.map((e) => e.action));
+      for (const action of [
+        'auth.login',
+        'user.created',
+        'key.created',
+        'key.deactivated',
+        'key.activated',
+        'user.updated',
+      ]) {
+        expect(actions).toContain(action);
+      }
+      expect(JSON.stringify(all)).not.toContain(bobKey.key);
+      expect(JSON.stringify(all)).not.toContain('bobs-own-password-42');
+
+      await admin.adminDeleteUser({ path: { user_id: bob.id } });
+      const gone = await rejection(admin.adminGetUser({ path: { user_id: bob.id } }));
+      expect([gone.status, gone.code]).toEqual([404, 'USER_NOT_FOUND']);
+      expect((await admin.adminListKeys({ query: { user_id: bob.id } })).data.count).toBe(0);
+    });
+
     it('rate limits a key: headers count down, then a real 429 with Retry-After', async () => {
       const { admin, client } = await start({ rateLimit: 3 });
       const { data: key } = await admin.createKey({ body: { name: 'busy' } });
