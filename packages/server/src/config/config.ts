@@ -37,6 +37,8 @@ export interface Config {
   trustedProxies: string[];
   redisUrl: string | undefined;
   redisPrefix: string;
+  authCacheSize: number;
+  authCacheTtlS: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -353,6 +355,22 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
         throw new BadValue('may hold only letters, digits, : _ - (1 to 64)');
       return raw;
     },
+  },
+  {
+    key: 'authCacheSize',
+    env: 'LATCHKEY_AUTH_CACHE_SIZE',
+    description:
+      'Verified credentials kept in memory per kind (API keys, logins, Basic pairs), so that a repeated credential reads no database and hashes no password; the oldest go first. 0 turns the cache off.',
+    default: '10000',
+    parse: integer(0, 1_000_000),
+  },
+  {
+    key: 'authCacheTtlS',
+    env: 'LATCHKEY_AUTH_CACHE_TTL_S',
+    description:
+      'Longest time a verified credential stays cached, in seconds. Changes invalidate it at once anyway (on other instances through Redis); on Postgres without Redis it is capped at 1 s.',
+    default: '60',
+    parse: integer(0, 86_400),
   },
 ];
 

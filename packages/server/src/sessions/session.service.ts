@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
+import { AuthCache } from '../cache/auth-cache.js';
 import { isoNow } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
 import { digestSecret } from '../keys/key.hash.js';
@@ -45,6 +46,8 @@ export class SessionService {
     private readonly db: Kysely<Database>,
     private readonly secrets: Secrets,
     private readonly ttlSeconds: number,
+    /** Verified logins by the digest of their JWT or cookie; logout and user changes invalidate. */
+    readonly cache: AuthCache = AuthCache.disabled(),
   ) {}
 
   /** Starts a login: one session row, reachable by its JWT and by its cookie. */
@@ -117,6 +120,11 @@ export class SessionService {
 
   /** The live session behind a login JWT, or undefined when the JWT or its session is not valid. */
   async verifyJwt(token: string, now: Date = new Date()): Promise<FoundSession | undefined> {
+    // The digest names this exact token, whose signature was checked when it was cached.
+    const cacheKey = `jwt:${digestSecret(this.secrets.pepper, token)}`;
+    const hit = this.cache.getSession(cacheKey, now.getTime());
+    if (hit) return { session: hit.session, user: hit.user };
+    const generation = this.cache.generation;
     try {
       const { payload } = await jwtVerify(token, this.secrets.jwtKey, {
         issuer: ISSUER,
@@ -126,24 +134,46 @@ export class SessionService {
       });
       if (typeof payload.sid !== 'string' || typeof payload.sub !== 'string') return undefined;
       const found = await this.findLive({ id: payload.sid }, now);
-      return found?.user.id === payload.sub ? found : undefined;
+      if (found?.user.id !== payload.sub) return undefined;
+      const sessionEnds = Date.parse(found.session.expires_at);
+      const tokenEnds = typeof payload.exp === 'number' ? payload.exp * 1000 : sessionEnds;
+      this.cache.putSession(
+        cacheKey,
+        { ...found, expiresAtMs: Math.min(sessionEnds, tokenEnds) },
+        generation,
+      );
+      return found;
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return undefined;
       throw err;
     }
   }
 
-  findByCookie(cookie: string, now: Date = new Date()): Promise<FoundSession | undefined> {
-    if (cookie.length > 256) return Promise.resolve(undefined);
-    return this.findLive({ digest: digestSecret(this.secrets.pepper, cookie) }, now);
+  async findByCookie(cookie: string, now: Date = new Date()): Promise<FoundSession | undefined> {
+    if (cookie.length > 256) return undefined;
+    const digest = digestSecret(this.secrets.pepper, cookie);
+    const cacheKey = `cookie:${digest}`;
+    const hit = this.cache.getSession(cacheKey, now.getTime());
+    if (hit) return { session: hit.session, user: hit.user };
+    const generation = this.cache.generation;
+    const found = await this.findLive({ digest }, now);
+    if (found) {
+      const expiresAtMs = Date.parse(found.session.expires_at);
+      this.cache.putSession(cacheKey, { ...found, expiresAtMs }, generation);
+    }
+    return found;
   }
 
   async end(sessionId: string): Promise<void> {
-    await this.db.deleteFrom('sessions').where('id', '=', sessionId).execute();
+    await this.cache.owned(() => this.db.deleteFrom('sessions').where('id', '=', sessionId).execute());
+    await this.cache.invalidate({ kind: 'session', id: sessionId });
   }
 
   /** Removes sessions that expired, so the table does not grow without end. */
   async prune(now: Date = new Date()): Promise<void> {
-    await this.db.deleteFrom('sessions').where('expires_at', '<=', isoNow(now)).execute();
+    // Cached sessions carry their expiry and are refused once it passes: nothing to invalidate.
+    await this.cache.owned(() =>
+      this.db.deleteFrom('sessions').where('expires_at', '<=', isoNow(now)).execute(),
+    );
   }
 }

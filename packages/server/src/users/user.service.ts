@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
+import { AuthCache } from '../cache/auth-cache.js';
 import { isoNow, isUniqueViolation, lockWithinTransaction } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
 import { ApiError } from '../errors/api-error.js';
@@ -80,6 +81,8 @@ export class UserService {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly passwordMinLength: number,
+    /** Verified Basic credentials; every change to a user invalidates what they hold. */
+    readonly cache: AuthCache = AuthCache.disabled(),
   ) {
     this.users = new UserRepository(db);
   }
@@ -114,69 +117,89 @@ export class UserService {
    * Deactivation goes through setActive: the user's sessions end and keys stop at once.
    */
   async updateFlags(id: string, flags: UserFlags): Promise<{ before: UserRow; after: UserRow }> {
-    return this.db.transaction().execute(async (trx) => {
-      await lockWithinTransaction(trx, SUPERUSER_LOCK);
-      const inTrx = new UserService(trx, this.passwordMinLength);
-      const before = await inTrx.get(id);
-      const change: UserChange = {};
-      if (flags.is_superuser !== undefined) change.is_superuser = flags.is_superuser;
-      if (flags.is_active !== undefined) change.is_active = flags.is_active;
-      if (removesLastSuperuser(before, change, await inTrx.users.countOtherActiveSuperusers(id))) {
-        throw lastSuperuserError(before, flags.is_active === false ? 'deactivating them' : 'demoting them');
-      }
-      const now = isoNow();
-      const next: Partial<UserRow> = {};
-      if (flags.is_superuser !== undefined && Boolean(before.is_superuser) !== flags.is_superuser)
-        next.is_superuser = flags.is_superuser ? 1 : 0;
-      if (
-        flags.can_create_tokens !== undefined &&
-        Boolean(before.can_create_tokens) !== flags.can_create_tokens
-      )
-        next.can_create_tokens = flags.can_create_tokens ? 1 : 0;
-      if (Object.keys(next).length) await inTrx.users.update(id, { ...next, updated_at: now });
-      if (flags.is_active !== undefined && Boolean(before.is_active) !== flags.is_active) {
-        await inTrx.setActive(id, flags.is_active, now);
-        next.is_active = flags.is_active ? 1 : 0;
-      }
-      const after = Object.keys(next).length ? { ...before, ...next, updated_at: now } : before;
-      return { before, after };
-    });
+    const changed = await this.cache.owned(() =>
+      this.db.transaction().execute(async (trx) => {
+        await lockWithinTransaction(trx, SUPERUSER_LOCK);
+        const inTrx = new UserService(trx, this.passwordMinLength);
+        const before = await inTrx.get(id);
+        const change: UserChange = {};
+        if (flags.is_superuser !== undefined) change.is_superuser = flags.is_superuser;
+        if (flags.is_active !== undefined) change.is_active = flags.is_active;
+        if (removesLastSuperuser(before, change, await inTrx.users.countOtherActiveSuperusers(id))) {
+          throw lastSuperuserError(before, flags.is_active === false ? 'deactivating them' : 'demoting them');
+        }
+        const now = isoNow();
+        const next: Partial<UserRow> = {};
+        if (flags.is_superuser !== undefined && Boolean(before.is_superuser) !== flags.is_superuser)
+          next.is_superuser = flags.is_superuser ? 1 : 0;
+        if (
+          flags.can_create_tokens !== undefined &&
+          Boolean(before.can_create_tokens) !== flags.can_create_tokens
+        )
+          next.can_create_tokens = flags.can_create_tokens ? 1 : 0;
+        if (Object.keys(next).length) await inTrx.users.update(id, { ...next, updated_at: now });
+        if (flags.is_active !== undefined && Boolean(before.is_active) !== flags.is_active) {
+          await inTrx.setActive(id, flags.is_active, now);
+          next.is_active = flags.is_active ? 1 : 0;
+        }
+        const after = Object.keys(next).length ? { ...before, ...next, updated_at: now } : before;
+        return { before, after };
+      }),
+    );
+    // After the commit: a read that starts earlier must not cache the old flags.
+    await this.cache.invalidate({ kind: 'user', id });
+    return changed;
   }
 
   /** Deletes a user with their keys and sessions; never the last active superuser. */
   async delete(id: string): Promise<UserRow> {
-    return this.db.transaction().execute(async (trx) => {
-      await lockWithinTransaction(trx, SUPERUSER_LOCK);
-      const inTrx = new UserService(trx, this.passwordMinLength);
-      const user = await inTrx.get(id);
-      if (removesLastSuperuser(user, 'delete', await inTrx.users.countOtherActiveSuperusers(id))) {
-        throw lastSuperuserError(user, 'deleting them');
-      }
-      await inTrx.users.delete(id);
-      return user;
-    });
+    const deleted = await this.cache.owned(() =>
+      this.db.transaction().execute(async (trx) => {
+        await lockWithinTransaction(trx, SUPERUSER_LOCK);
+        const inTrx = new UserService(trx, this.passwordMinLength);
+        const user = await inTrx.get(id);
+        if (removesLastSuperuser(user, 'delete', await inTrx.users.countOtherActiveSuperusers(id))) {
+          throw lastSuperuserError(user, 'deleting them');
+        }
+        await inTrx.users.delete(id);
+        return user;
+      }),
+    );
+    await this.cache.invalidate({ kind: 'user', id });
+    return deleted;
   }
 
   /** The active user with this username and password, or undefined, in the same time either way. */
   async authenticate(username: string, password: string): Promise<UserRow | undefined> {
+    // A pair that verified before is found by its keyed digest, without a password hash;
+    // a wrong password is never cached and always costs the full hash.
+    const cacheKey = this.cache.enabled ? this.cache.basicDigest(username, password) : '';
+    const hit = this.cache.enabled ? this.cache.getBasic(cacheKey) : undefined;
+    if (hit) return hit.is_active ? hit : undefined;
+    const generation = this.cache.generation;
     // A NUL cannot be stored as text: such a name belongs to nobody.
     const user = username.includes('\u0000') ? undefined : await this.users.findByUsername(username);
     const ok = await verifyPassword(user?.password_hash, password);
-    return ok && user?.is_active ? user : undefined;
+    if (!ok || !user?.is_active) return undefined;
+    this.cache.putBasic(cacheKey, user, generation);
+    return user;
   }
 
   async setPassword(user: UserRow, password: string): Promise<void> {
     const problem = passwordProblem(password, this.passwordMinLength, user.username);
     if (problem) throw new UserInputError('password', problem);
-    await this.db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable('users')
-        .set({ password_hash: await hashPassword(password), updated_at: isoNow() })
-        .where('id', '=', user.id)
-        .execute();
-      // A new password ends every login of the old one.
-      await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
-    });
+    await this.cache.owned(() =>
+      this.db.transaction().execute(async (trx) => {
+        await trx
+          .updateTable('users')
+          .set({ password_hash: await hashPassword(password), updated_at: isoNow() })
+          .where('id', '=', user.id)
+          .execute();
+        // A new password ends every login of the old one.
+        await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+      }),
+    );
+    await this.cache.invalidate({ kind: 'user', id: user.id });
   }
 
   /**
@@ -193,8 +216,13 @@ export class UserService {
       if (!active) await db.deleteFrom('sessions').where('user_id', '=', userId).execute();
     };
     // Within a transaction already (updateFlags), its writes join it.
-    if (this.db.isTransaction) await write(this.db);
-    else await this.db.transaction().execute(write);
+    if (this.db.isTransaction) {
+      // The caller (updateFlags) invalidates once its transaction commits.
+      await write(this.db);
+    } else {
+      await this.cache.owned(() => this.db.transaction().execute(write));
+      await this.cache.invalidate({ kind: 'user', id: userId });
+    }
   }
 
   /** Creates the first superuser from the environment when no user exists yet. */

@@ -1,0 +1,160 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHmac } from 'node:crypto';
+import type { ApiKeyRow } from '../keys/key.table.js';
+import type { SessionRow } from '../sessions/session.table.js';
+import type { UserRow } from '../users/user.table.js';
+import { BoundedMap } from './bounded-map.js';
+
+/** What changed, as one instance tells the others. */
+export type Invalidation =
+  | { kind: 'key'; id: string }
+  | { kind: 'user'; id: string }
+  | { kind: 'session'; id: string }
+  | { kind: 'all' };
+
+export interface CachedKey {
+  key: ApiKeyRow;
+  user: UserRow;
+}
+
+export interface CachedSession {
+  session: SessionRow;
+  user: UserRow;
+  /** When the credential stops working, in ms since the epoch (a JWT's exp may come first). */
+  expiresAtMs: number;
+}
+
+export interface AuthCacheOptions {
+  maxEntries: number;
+  ttlMs: number;
+}
+
+/** Where invalidations go after they are applied here: other instances. */
+export type Publish = (message: Invalidation) => Promise<void>;
+
+/**
+ * Verified credentials held in memory so that the hot path reads no database and runs no
+ * password hash: API keys by their digest, login sessions (JWT and cookie) by the digest
+ * of the credential, and Basic credentials by a keyed digest of `username:password`.
+ *
+ * Entries hold the rows as they were read; every check that depends on time (expiry)
+ * still runs on each hit. Every write that changes a key, a user or a session calls
+ * `invalidate` after it commits: the entries go at once on this instance, and the
+ * message is published to the others. A read that started before an invalidation never
+ * stores its (possibly stale) result: `generation` tells.
+ */
+export class AuthCache {
+  private readonly keys: BoundedMap<CachedKey>;
+  private readonly sessions: BoundedMap<CachedSession>;
+  private readonly basic: BoundedMap<UserRow>;
+  private publish: Publish | undefined;
+  private gen = 0;
+  private readonly ownedWrites = new AsyncLocalStorage<true>();
+
+  constructor(
+    private readonly pepper: Buffer,
+    readonly options: AuthCacheOptions,
+  ) {
+    this.keys = new BoundedMap(options.maxEntries, options.ttlMs);
+    this.sessions = new BoundedMap(options.maxEntries, options.ttlMs);
+    this.basic = new BoundedMap(options.maxEntries, options.ttlMs);
+  }
+
+  /** A cache that stores nothing (for services working inside a transaction). */
+  static disabled(): AuthCache {
+    return new AuthCache(Buffer.alloc(32), { maxEntries: 0, ttlMs: 0 });
+  }
+
+  get enabled(): boolean {
+    return this.options.maxEntries > 0 && this.options.ttlMs > 0;
+  }
+
+  /** Read before a database read; pass it to the `put` that stores the result. */
+  get generation(): number {
+    return this.gen;
+  }
+
+  /** Sends local invalidations on to other instances from now on. */
+  publishTo(publish: Publish | undefined): void {
+    this.publish = publish;
+  }
+
+  /** The keyed digest a Basic credential is cached under; never the password itself. */
+  basicDigest(username: string, password: string): string {
+    return createHmac('sha256', this.pepper)
+      .update(`basic\u0000${username}:${password}`, 'utf8')
+      .digest('hex');
+  }
+
+  getKey(digest: string): CachedKey | undefined {
+    return this.keys.get(digest);
+  }
+
+  putKey(digest: string, found: CachedKey, generation: number): void {
+    if (generation === this.gen) this.keys.set(digest, found);
+  }
+
+  getSession(id: string, now: number): CachedSession | undefined {
+    const hit = this.sessions.get(id, now);
+    return hit && hit.expiresAtMs > now ? hit : undefined;
+  }
+
+  putSession(id: string, found: CachedSession, generation: number): void {
+    if (generation === this.gen) this.sessions.set(id, found);
+  }
+
+  getBasic(digest: string): UserRow | undefined {
+    return this.basic.get(digest);
+  }
+
+  putBasic(digest: string, user: UserRow, generation: number): void {
+    if (generation === this.gen) this.basic.set(digest, user);
+  }
+
+  /**
+   * Runs a service's write, which invalidates exactly what it changes once committed; the
+   * write watcher (which forgets everything) leaves such writes alone.
+   */
+  owned<T>(write: () => Promise<T>): Promise<T> {
+    return this.ownedWrites.run(true, write);
+  }
+
+  /** True inside `owned`. */
+  get inOwnedWrite(): boolean {
+    return this.ownedWrites.getStore() === true;
+  }
+
+  /** Forgets what the change touches, here and now; then tells the other instances. */
+  async invalidate(change: Invalidation): Promise<void> {
+    this.apply(change);
+    await this.publish?.(change);
+  }
+
+  /** Applies an invalidation (local, or received from another instance). */
+  apply(change: Invalidation): void {
+    this.gen++;
+    switch (change.kind) {
+      case 'key':
+        this.keys.deleteWhere((e) => e.key.id === change.id);
+        break;
+      case 'session':
+        this.sessions.deleteWhere((e) => e.session.id === change.id);
+        break;
+      case 'user':
+        this.keys.deleteWhere((e) => e.user.id === change.id);
+        this.sessions.deleteWhere((e) => e.user.id === change.id);
+        this.basic.deleteWhere((u) => u.id === change.id);
+        break;
+      case 'all':
+        this.keys.clear();
+        this.sessions.clear();
+        this.basic.clear();
+        break;
+    }
+  }
+
+  /** Entries held, for tests and metrics. */
+  sizes(): { keys: number; sessions: number; basic: number } {
+    return { keys: this.keys.size, sessions: this.sessions.size, basic: this.basic.size };
+  }
+}
