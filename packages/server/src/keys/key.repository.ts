@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { CompiledQuery, Kysely } from 'kysely';
 import type { Database } from '../db/database.types.js';
 import type { UserRow } from '../users/user.table.js';
 import type { ApiKeyRow, ApiKeyRowUpdate, NewApiKeyRow } from './key.table.js';
@@ -30,12 +30,13 @@ const KEY_COLUMNS = [
   'k.rate_window_s',
 ] as const;
 
+type DigestRow = Awaited<ReturnType<ReturnType<KeyRepository['selectByDigest']>['executeTakeFirstOrThrow']>>;
+
 export class KeyRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  /** The hot path: one read through the unique digest index, joined with the owner. */
-  async findByDigest(digest: string): Promise<KeyWithOwner | undefined> {
-    const row = await this.db
+  private selectByDigest(digest: string) {
+    return this.db
       .selectFrom('api_keys as k')
       .innerJoin('users as u', 'u.id', 'k.user_id')
       .select(KEY_COLUMNS)
@@ -48,8 +49,17 @@ export class KeyRepository {
         'u.created_at as u_created_at',
         'u.updated_at as u_updated_at',
       ])
-      .where('k.digest', '=', digest)
-      .executeTakeFirst();
+      .where('k.digest', '=', digest);
+  }
+
+  /** Built and compiled once: building the query per request cost more than running it. */
+  private digestQuery: CompiledQuery<DigestRow> | undefined;
+
+  /** The hot path: one read through the unique digest index, joined with the owner. */
+  async findByDigest(digest: string): Promise<KeyWithOwner | undefined> {
+    this.digestQuery ??= this.selectByDigest('').compile();
+    const { rows } = await this.db.executeQuery<DigestRow>({ ...this.digestQuery, parameters: [digest] });
+    const row = rows[0];
     if (!row) return undefined;
     const {
       u_username,
@@ -162,16 +172,20 @@ export class KeyRepository {
     await this.db.deleteFrom('api_keys').where('id', '=', id).execute();
   }
 
-  /** Writes buffered last-used times in one transaction. */
+  /**
+   * Writes buffered last-used times in one transaction; the statement is compiled once per
+   * batch, not once per key (a batch can hold every key used in the last seconds).
+   */
   async recordUsage(entries: { id: string; at: string; ip: string }[]): Promise<void> {
     if (!entries.length) return;
     await this.db.transaction().execute(async (trx) => {
+      const update = trx
+        .updateTable('api_keys')
+        .set({ last_used_at: '', last_used_ip: '' })
+        .where('id', '=', '')
+        .compile();
       for (const e of entries) {
-        await trx
-          .updateTable('api_keys')
-          .set({ last_used_at: e.at, last_used_ip: e.ip })
-          .where('id', '=', e.id)
-          .execute();
+        await trx.executeQuery({ ...update, parameters: [e.at, e.ip, e.id] });
       }
     });
   }
