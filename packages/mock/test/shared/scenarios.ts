@@ -88,6 +88,51 @@ export function sharedScenarios(name: string, startTarget: StartTarget): void {
       expect(one.name).toBe('ci-deploy');
     });
 
+    it('pages the key list, checks expiry and allowed addresses', async () => {
+      const { admin, client } = await start();
+      const ids: string[] = [];
+      for (const name of ['one', 'two', 'three'])
+        ids.push((await admin.createKey({ body: { name } })).data.id);
+      const { data: first } = await admin.listKeys({ query: { limit: 2 } });
+      expect(first.count).toBe(3);
+      expect(first.results.map((k) => k.name)).toEqual(['three', 'two']);
+      expect(first.previous).toBeNull();
+      const next = new URL(first.next ?? '');
+      expect([next.searchParams.get('limit'), next.searchParams.get('offset')]).toEqual(['2', '2']);
+      const { data: second } = await admin.listKeys({ query: { limit: 2, offset: 2 } });
+      expect(second.results.map((k) => k.id)).toEqual([ids[0]]);
+      expect(second.next).toBeNull();
+      expect(new URL(second.previous ?? '').searchParams.get('offset')).toBe('0');
+
+      const past = await rejection(
+        admin.createKey({ body: { name: 'late', expires_at: '2020-01-01T00:00:00Z' } }),
+      );
+      expect((past as ValidationError).errors).toEqual([
+        { field: 'body.expires_at', message: 'must be in the future' },
+      ]);
+      const expires_at = new Date(Date.now() + 86_400_000).toISOString();
+      const { data: soon } = await admin.createKey({
+        body: { name: 'soon', expires_at, allowed_ips: ['10.0.0.0/8'] },
+      });
+      expect(soon.expires_at).toBe(expires_at);
+      const fenced = await rejection(client({ apiKey: soon.key }).whoami());
+      expect([fenced.status, fenced.code]).toEqual([403, 'IP_NOT_ALLOWED']);
+      const later = await rejection(
+        admin.updateKey({
+          path: { key_id: soon.id },
+          body: { expires_at: new Date(Date.now() + 2 * 86_400_000).toISOString() },
+        }),
+      );
+      expect(later.code).toBe('CANNOT_WIDEN');
+      const { data: local } = await admin.createKey({
+        body: { name: 'local', allowed_ips: ['127.0.0.1', '10.0.0.0/8'] },
+      });
+      const { data: me } = await client({ apiKey: local.key }).whoami();
+      expect(me.auth.token_id).toBe(local.id);
+      const badIp = await rejection(admin.createKey({ body: { name: 'bad', allowed_ips: ['not-an-ip'] } }));
+      expect((badIp as ValidationError).errors[0]?.field).toBe('body.allowed_ips[0]');
+    });
+
     it('rotates a key: the old one works through the grace period, or stops at once without one', async () => {
       const { admin, client } = await start();
       const { data: old } = await admin.createKey({ body: { name: 'rotating' } });
