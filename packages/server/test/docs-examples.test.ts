@@ -170,27 +170,31 @@ describe('curl examples in docs/', () => {
     ).toEqual([undefined, 409, undefined, 201]);
   });
 
-  it.each(examples.map((e) => [`${e.file}:${e.line}`, e] as const))('%s', async (_where, example) => {
-    const s = await startTestServer('sqlite');
-    try {
-      const env = example.emptyServer ? {} : await seed(s);
-      const code = example.code.replaceAll(GUIDE_URL, s.baseUrl);
-      const run = await runBlock(code, { ...env });
-      const report = `${example.code}\n--- exit ${run.exitCode}, statuses ${run.statuses.join(', ')}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
-      expect(run.exitCode, report).toBe(0);
-      const expected = expectedStatuses(example.code);
-      expect(
-        run.statuses.length,
-        `curl ran ${run.statuses.length} times, the block has ${expected.length}\n${report}`,
-      ).toBe(expected.length);
-      run.statuses.forEach((status, i) => {
-        const want = expected[i];
-        if (want === undefined)
-          expect(status >= 200 && status < 300, `curl #${i + 1} answered ${status}\n${report}`).toBe(true);
-        else expect(status, `curl #${i + 1}\n${report}`).toBe(want);
-      });
-    } finally {
-      await s.close();
-    }
-  });
+  it.each(examples.map((e) => [`${e.file}:${e.line}`, e] as const))(
+    '%s',
+    async (_where, example) => {
+      const s = await startTestServer('sqlite');
+      try {
+        const env = example.emptyServer ? {} : await seed(s);
+        const code = example.code.replaceAll(GUIDE_URL, s.baseUrl);
+        const run = await runBlock(code, { ...env });
+        const report = `${example.code}\n--- exit ${run.exitCode}, statuses ${run.statuses.join(', ')}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
+        expect(run.exitCode, report).toBe(0);
+        const expected = expectedStatuses(example.code);
+        expect(
+          run.statuses.length,
+          `curl ran ${run.statuses.length} times, the block has ${expected.length}\n${report}`,
+        ).toBe(expected.length);
+        run.statuses.forEach((status, i) => {
+          const want = expected[i];
+          if (want === undefined)
+            expect(status >= 200 && status < 300, `curl #${i + 1} answered ${status}\n${report}`).toBe(true);
+          else expect(status, `curl #${i + 1}\n${report}`).toBe(want);
+        });
+      } finally {
+        await s.close();
+      }
+    },
+    60_000,
+  );
 });
