@@ -126,22 +126,19 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       cause: err,
     });
   }
-  // Writes that bypass the services (plain SQL through this handle) forget everything.
-  storage.db = storage.db.withPlugin(
-    new WriteWatcher(
-      () => cache.inOwnedWrite,
-      () => cache.invalidate({ kind: 'all' }),
-    ),
-  );
-  const users = new UserService(storage.db, config.passwordMinLength, cache);
+  // The services write through `db` and invalidate exactly what they change; everyone else
+  // (the CLI's plain SQL, scripts, tests) gets a handle whose writes forget everything.
+  const db = storage.db;
+  storage.db = db.withPlugin(new WriteWatcher(() => cache.invalidate({ kind: 'all' })));
+  const users = new UserService(db, config.passwordMinLength, cache);
   const keys = new KeyService(
-    storage.db,
+    db,
     secrets,
     config.keyPrefix,
     (err) => logger.error({ err }, 'could not write key usage'),
     cache,
   );
-  const sessions = new SessionService(storage.db, secrets, config.jwtTtlSeconds, cache);
+  const sessions = new SessionService(db, secrets, config.jwtTtlSeconds, cache);
   const authenticator = new Authenticator(config, { keys, sessions, users });
   const audit = new AuditService(storage.db, logger);
   let protection: Protection;

@@ -1,4 +1,3 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHmac } from 'node:crypto';
 import type { ApiKeyRow } from '../keys/key.table.js';
 import type { SessionRow } from '../sessions/session.table.js';
@@ -49,7 +48,6 @@ export class AuthCache {
   private readonly basic: BoundedMap<UserRow>;
   private publish: Publish | undefined;
   private gen = 0;
-  private readonly ownedWrites = new AsyncLocalStorage<true>();
 
   constructor(
     private readonly pepper: Buffer,
@@ -109,19 +107,6 @@ export class AuthCache {
 
   putBasic(digest: string, user: UserRow, generation: number): void {
     if (generation === this.gen) this.basic.set(digest, user);
-  }
-
-  /**
-   * Runs a service's write, which invalidates exactly what it changes once committed; the
-   * write watcher (which forgets everything) leaves such writes alone.
-   */
-  owned<T>(write: () => Promise<T>): Promise<T> {
-    return this.ownedWrites.run(true, write);
-  }
-
-  /** True inside `owned`. */
-  get inOwnedWrite(): boolean {
-    return this.ownedWrites.getStore() === true;
   }
 
   /** Forgets what the change touches, here and now; then tells the other instances. */

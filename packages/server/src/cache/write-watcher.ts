@@ -42,24 +42,20 @@ export function changesCachedRows(node: RootOperationNode): boolean {
 }
 
 /**
- * A Kysely plugin on the app's database handle: after an UPDATE or DELETE of keys, users
- * or sessions that ran through it outside a service's own write, `onWrite` is called. The
- * services invalidate exactly what they change after each commit; this catches the writes
- * that bypass them (the CLI's `token revoke`, a script using the library, a test's SQL),
- * at the cost of forgetting every cached credential. Inserts need nothing: failures are
- * never cached.
+ * A Kysely plugin on the database handle the app exposes (`services.storage.db`): after an
+ * UPDATE or DELETE of keys, users or sessions that ran through it, `onWrite` is called.
+ * The services write through a handle without it and invalidate exactly what they change
+ * after each commit; this catches the writes that bypass them (the CLI's `token revoke`,
+ * a script using the library, a test's SQL), at the cost of forgetting every cached
+ * credential. Inserts need nothing: failures are never cached.
  */
 export class WriteWatcher implements KyselyPlugin {
   private readonly writes = new WeakSet<object>();
 
-  constructor(
-    /** True when the running write belongs to a service that invalidates on its own. */
-    private readonly owned: () => boolean,
-    private readonly onWrite: () => Promise<void>,
-  ) {}
+  constructor(private readonly onWrite: () => Promise<void>) {}
 
   transformQuery(args: PluginTransformQueryArgs): RootOperationNode {
-    if (!this.owned() && changesCachedRows(args.node)) this.writes.add(args.queryId);
+    if (changesCachedRows(args.node)) this.writes.add(args.queryId);
     return args.node;
   }
 

@@ -212,7 +212,7 @@ export class KeyService {
       next.allowed_ips = JSON.stringify(rules);
     }
     next.updated_at = isoNow(now);
-    await this.cache.owned(() => this.keys.update(row.id, next));
+    await this.keys.update(row.id, next);
     await this.cache.invalidate({ kind: 'key', id: row.id });
     return { ...row, ...next };
   }
@@ -224,14 +224,14 @@ export class KeyService {
   private async changeActive(row: ApiKeyRow, active: boolean): Promise<ApiKeyRow> {
     if (Boolean(row.is_active) === active) return row;
     const next = { is_active: active ? 1 : 0, updated_at: isoNow() };
-    await this.cache.owned(() => this.keys.update(row.id, next));
+    await this.keys.update(row.id, next);
     await this.cache.invalidate({ kind: 'key', id: row.id });
     return { ...row, ...next };
   }
 
   async delete(owner: UserRow, id: string): Promise<ApiKeyRow> {
     const row = await this.getOwned(owner, id);
-    await this.cache.owned(() => this.keys.delete(row.id));
+    await this.keys.delete(row.id);
     await this.cache.invalidate({ kind: 'key', id: row.id });
     return row;
   }
@@ -251,7 +251,7 @@ export class KeyService {
   /** Admin: deletes any user's key; it stops working at once. */
   async deleteAny(id: string): Promise<ApiKeyRow> {
     const row = await this.getAny(id);
-    await this.cache.owned(() => this.keys.delete(row.id));
+    await this.keys.delete(row.id);
     await this.cache.invalidate({ kind: 'key', id: row.id });
     return row;
   }
@@ -276,51 +276,49 @@ export class KeyService {
     }
     const graceEnd = new Date(now.getTime() + graceSeconds * 1000).toISOString();
     const oldExpiry = old.expires_at !== null && old.expires_at < graceEnd ? old.expires_at : graceEnd;
-    const rotated = await this.cache.owned(() =>
-      this.db.transaction().execute(async (trx) => {
-        // Claim the old key in the state checked above before issuing its successor: of
-        // concurrent rotations (or a rotation racing a deactivation or narrowing) only one
-        // changes the row; the others match nothing and are refused, so one key never gets
-        // two successors.
-        // updated_at must change even within the millisecond of the last change.
-        const stamp =
-          isoNow(now) > old.updated_at ? isoNow(now) : isoNow(new Date(Date.parse(old.updated_at) + 1));
-        const claimed = await trx
-          .updateTable('api_keys')
-          .set({ expires_at: oldExpiry, updated_at: stamp })
-          .where('id', '=', old.id)
-          .where('is_active', '=', 1)
-          .where('updated_at', '=', old.updated_at)
-          .where((eb) =>
-            old.expires_at === null ? eb('expires_at', 'is', null) : eb('expires_at', '=', old.expires_at),
-          )
-          .executeTakeFirst();
-        if (Number(claimed.numUpdatedRows) !== 1) {
-          throw new ApiError(
-            'KEY_NOT_ROTATABLE',
-            `Key ${id} was changed (rotated, deactivated or narrowed) while it was being rotated; read it again and retry.`,
-          );
-        }
-        const inTrx = new KeyService(trx, this.secrets, this.prefix, () => {});
-        // The new key inherits the old key's own expiry, which the check above put in the future.
-        const created = await inTrx.create(
-          owner,
-          {
-            name: old.name,
-            write_enabled: Boolean(old.write_enabled),
-            expires_at: old.expires_at,
-            allowed_ips: JSON.parse(old.allowed_ips) as string[],
-            rate_limit:
-              old.rate_limit !== null && old.rate_window_s !== null
-                ? { limit: old.rate_limit, window_s: old.rate_window_s }
-                : null,
-          },
-          'rotation',
-          { rotatedFromId: old.id, now },
+    const rotated = await this.db.transaction().execute(async (trx) => {
+      // Claim the old key in the state checked above before issuing its successor: of
+      // concurrent rotations (or a rotation racing a deactivation or narrowing) only one
+      // changes the row; the others match nothing and are refused, so one key never gets
+      // two successors.
+      // updated_at must change even within the millisecond of the last change.
+      const stamp =
+        isoNow(now) > old.updated_at ? isoNow(now) : isoNow(new Date(Date.parse(old.updated_at) + 1));
+      const claimed = await trx
+        .updateTable('api_keys')
+        .set({ expires_at: oldExpiry, updated_at: stamp })
+        .where('id', '=', old.id)
+        .where('is_active', '=', 1)
+        .where('updated_at', '=', old.updated_at)
+        .where((eb) =>
+          old.expires_at === null ? eb('expires_at', 'is', null) : eb('expires_at', '=', old.expires_at),
+        )
+        .executeTakeFirst();
+      if (Number(claimed.numUpdatedRows) !== 1) {
+        throw new ApiError(
+          'KEY_NOT_ROTATABLE',
+          `Key ${id} was changed (rotated, deactivated or narrowed) while it was being rotated; read it again and retry.`,
         );
-        return created;
-      }),
-    );
+      }
+      const inTrx = new KeyService(trx, this.secrets, this.prefix, () => {});
+      // The new key inherits the old key's own expiry, which the check above put in the future.
+      const created = await inTrx.create(
+        owner,
+        {
+          name: old.name,
+          write_enabled: Boolean(old.write_enabled),
+          expires_at: old.expires_at,
+          allowed_ips: JSON.parse(old.allowed_ips) as string[],
+          rate_limit:
+            old.rate_limit !== null && old.rate_window_s !== null
+              ? { limit: old.rate_limit, window_s: old.rate_window_s }
+              : null,
+        },
+        'rotation',
+        { rotatedFromId: old.id, now },
+      );
+      return created;
+    });
     // The old key's new expiry must reach every cached copy.
     await this.cache.invalidate({ kind: 'key', id: old.id });
     return rotated;

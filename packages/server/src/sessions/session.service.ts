@@ -165,15 +165,13 @@ export class SessionService {
   }
 
   async end(sessionId: string): Promise<void> {
-    await this.cache.owned(() => this.db.deleteFrom('sessions').where('id', '=', sessionId).execute());
+    await this.db.deleteFrom('sessions').where('id', '=', sessionId).execute();
     await this.cache.invalidate({ kind: 'session', id: sessionId });
   }
 
   /** Removes sessions that expired, so the table does not grow without end. */
   async prune(now: Date = new Date()): Promise<void> {
     // Cached sessions carry their expiry and are refused once it passes: nothing to invalidate.
-    await this.cache.owned(() =>
-      this.db.deleteFrom('sessions').where('expires_at', '<=', isoNow(now)).execute(),
-    );
+    await this.db.deleteFrom('sessions').where('expires_at', '<=', isoNow(now)).execute();
   }
 }

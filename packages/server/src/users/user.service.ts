@@ -117,35 +117,33 @@ export class UserService {
    * Deactivation goes through setActive: the user's sessions end and keys stop at once.
    */
   async updateFlags(id: string, flags: UserFlags): Promise<{ before: UserRow; after: UserRow }> {
-    const changed = await this.cache.owned(() =>
-      this.db.transaction().execute(async (trx) => {
-        await lockWithinTransaction(trx, SUPERUSER_LOCK);
-        const inTrx = new UserService(trx, this.passwordMinLength);
-        const before = await inTrx.get(id);
-        const change: UserChange = {};
-        if (flags.is_superuser !== undefined) change.is_superuser = flags.is_superuser;
-        if (flags.is_active !== undefined) change.is_active = flags.is_active;
-        if (removesLastSuperuser(before, change, await inTrx.users.countOtherActiveSuperusers(id))) {
-          throw lastSuperuserError(before, flags.is_active === false ? 'deactivating them' : 'demoting them');
-        }
-        const now = isoNow();
-        const next: Partial<UserRow> = {};
-        if (flags.is_superuser !== undefined && Boolean(before.is_superuser) !== flags.is_superuser)
-          next.is_superuser = flags.is_superuser ? 1 : 0;
-        if (
-          flags.can_create_tokens !== undefined &&
-          Boolean(before.can_create_tokens) !== flags.can_create_tokens
-        )
-          next.can_create_tokens = flags.can_create_tokens ? 1 : 0;
-        if (Object.keys(next).length) await inTrx.users.update(id, { ...next, updated_at: now });
-        if (flags.is_active !== undefined && Boolean(before.is_active) !== flags.is_active) {
-          await inTrx.setActive(id, flags.is_active, now);
-          next.is_active = flags.is_active ? 1 : 0;
-        }
-        const after = Object.keys(next).length ? { ...before, ...next, updated_at: now } : before;
-        return { before, after };
-      }),
-    );
+    const changed = await this.db.transaction().execute(async (trx) => {
+      await lockWithinTransaction(trx, SUPERUSER_LOCK);
+      const inTrx = new UserService(trx, this.passwordMinLength);
+      const before = await inTrx.get(id);
+      const change: UserChange = {};
+      if (flags.is_superuser !== undefined) change.is_superuser = flags.is_superuser;
+      if (flags.is_active !== undefined) change.is_active = flags.is_active;
+      if (removesLastSuperuser(before, change, await inTrx.users.countOtherActiveSuperusers(id))) {
+        throw lastSuperuserError(before, flags.is_active === false ? 'deactivating them' : 'demoting them');
+      }
+      const now = isoNow();
+      const next: Partial<UserRow> = {};
+      if (flags.is_superuser !== undefined && Boolean(before.is_superuser) !== flags.is_superuser)
+        next.is_superuser = flags.is_superuser ? 1 : 0;
+      if (
+        flags.can_create_tokens !== undefined &&
+        Boolean(before.can_create_tokens) !== flags.can_create_tokens
+      )
+        next.can_create_tokens = flags.can_create_tokens ? 1 : 0;
+      if (Object.keys(next).length) await inTrx.users.update(id, { ...next, updated_at: now });
+      if (flags.is_active !== undefined && Boolean(before.is_active) !== flags.is_active) {
+        await inTrx.setActive(id, flags.is_active, now);
+        next.is_active = flags.is_active ? 1 : 0;
+      }
+      const after = Object.keys(next).length ? { ...before, ...next, updated_at: now } : before;
+      return { before, after };
+    });
     // After the commit: a read that starts earlier must not cache the old flags.
     await this.cache.invalidate({ kind: 'user', id });
     return changed;
@@ -153,18 +151,16 @@ export class UserService {
 
   /** Deletes a user with their keys and sessions; never the last active superuser. */
   async delete(id: string): Promise<UserRow> {
-    const deleted = await this.cache.owned(() =>
-      this.db.transaction().execute(async (trx) => {
-        await lockWithinTransaction(trx, SUPERUSER_LOCK);
-        const inTrx = new UserService(trx, this.passwordMinLength);
-        const user = await inTrx.get(id);
-        if (removesLastSuperuser(user, 'delete', await inTrx.users.countOtherActiveSuperusers(id))) {
-          throw lastSuperuserError(user, 'deleting them');
-        }
-        await inTrx.users.delete(id);
-        return user;
-      }),
-    );
+    const deleted = await this.db.transaction().execute(async (trx) => {
+      await lockWithinTransaction(trx, SUPERUSER_LOCK);
+      const inTrx = new UserService(trx, this.passwordMinLength);
+      const user = await inTrx.get(id);
+      if (removesLastSuperuser(user, 'delete', await inTrx.users.countOtherActiveSuperusers(id))) {
+        throw lastSuperuserError(user, 'deleting them');
+      }
+      await inTrx.users.delete(id);
+      return user;
+    });
     await this.cache.invalidate({ kind: 'user', id });
     return deleted;
   }
@@ -188,17 +184,15 @@ export class UserService {
   async setPassword(user: UserRow, password: string): Promise<void> {
     const problem = passwordProblem(password, this.passwordMinLength, user.username);
     if (problem) throw new UserInputError('password', problem);
-    await this.cache.owned(() =>
-      this.db.transaction().execute(async (trx) => {
-        await trx
-          .updateTable('users')
-          .set({ password_hash: await hashPassword(password), updated_at: isoNow() })
-          .where('id', '=', user.id)
-          .execute();
-        // A new password ends every login of the old one.
-        await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
-      }),
-    );
+    await this.db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('users')
+        .set({ password_hash: await hashPassword(password), updated_at: isoNow() })
+        .where('id', '=', user.id)
+        .execute();
+      // A new password ends every login of the old one.
+      await trx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+    });
     await this.cache.invalidate({ kind: 'user', id: user.id });
   }
 
@@ -220,7 +214,7 @@ export class UserService {
       // The caller (updateFlags) invalidates once its transaction commits.
       await write(this.db);
     } else {
-      await this.cache.owned(() => this.db.transaction().execute(write));
+      await this.db.transaction().execute(write);
       await this.cache.invalidate({ kind: 'user', id: userId });
     }
   }
