@@ -8,6 +8,8 @@ export interface KeyWithOwner {
   user: UserRow;
 }
 
+const USAGE_CHUNK = 500;
+
 const KEY_COLUMNS = [
   'k.id',
   'k.user_id',
@@ -173,20 +175,23 @@ export class KeyRepository {
   }
 
   /**
-   * Writes buffered last-used times in one transaction; the statement is compiled once per
-   * batch, not once per key (a batch can hold every key used in the last seconds).
+   * Writes buffered last-used times, 500 keys per transaction: a batch can hold every key
+   * used in the last seconds, and on SQLite a transaction holds the one connection, so one
+   * big transaction would stall every lookup behind it. The statement is compiled once.
    */
   async recordUsage(entries: { id: string; at: string; ip: string }[]): Promise<void> {
-    if (!entries.length) return;
-    await this.db.transaction().execute(async (trx) => {
-      const update = trx
-        .updateTable('api_keys')
-        .set({ last_used_at: '', last_used_ip: '' })
-        .where('id', '=', '')
-        .compile();
-      for (const e of entries) {
-        await trx.executeQuery({ ...update, parameters: [e.at, e.ip, e.id] });
-      }
-    });
+    for (let start = 0; start < entries.length; start += USAGE_CHUNK) {
+      const chunk = entries.slice(start, start + USAGE_CHUNK);
+      await this.db.transaction().execute(async (trx) => {
+        const update = trx
+          .updateTable('api_keys')
+          .set({ last_used_at: '', last_used_ip: '' })
+          .where('id', '=', '')
+          .compile();
+        for (const e of chunk) {
+          await trx.executeQuery({ ...update, parameters: [e.at, e.ip, e.id] });
+        }
+      });
+    }
   }
 }
