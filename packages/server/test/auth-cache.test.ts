@@ -218,6 +218,20 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
       expectStatus(await whoami({ authorization: basic(user.username, NEW_PASSWORD) }), 200);
     });
 
+    it('concurrent Basic requests with a pair not cached yet share one password check', async () => {
+      const user = await s.createUser(fresh('herd'));
+      const reads = vi.spyOn(s.app.services.users.users, 'findByUsername');
+      try {
+        const replies = await Promise.all(
+          Array.from({ length: 10 }, () => whoami({ authorization: basic(user.username) })),
+        );
+        for (const r of replies) expectStatus(r, 200);
+        expect(reads).toHaveBeenCalledTimes(1);
+      } finally {
+        reads.mockRestore();
+      }
+    });
+
     it('flag changes: demotion and can_create_tokens off take effect on the next request', async () => {
       const user = await s.createUser(fresh('flags'), { superuser: true });
       const key = await cachedKey(user);

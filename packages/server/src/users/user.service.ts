@@ -165,20 +165,41 @@ export class UserService {
     return deleted;
   }
 
+  /** Password checks under way, by the cache key of their pair: concurrent requests share one. */
+  private readonly checking = new Map<string, { generation: number; result: Promise<UserRow | undefined> }>();
+
   /** The active user with this username and password, or undefined, in the same time either way. */
   async authenticate(username: string, password: string): Promise<UserRow | undefined> {
+    if (!this.cache.enabled) return this.checkPassword(username, password);
     // A pair that verified before is found by its keyed digest, without a password hash;
     // a wrong password is never cached and always costs the full hash.
-    const cacheKey = this.cache.enabled ? this.cache.basicDigest(username, password) : '';
-    const hit = this.cache.enabled ? this.cache.getBasic(cacheKey) : undefined;
+    const cacheKey = this.cache.basicDigest(username, password);
+    const hit = this.cache.getBasic(cacheKey);
     if (hit) return hit.is_active ? hit : undefined;
+    // When an entry expires under load, the requests that arrive during the hash wait for
+    // it instead of each running argon2 (50 at once stalled a core for half a second). A
+    // check that started before an invalidation is not joined.
     const generation = this.cache.generation;
+    const running = this.checking.get(cacheKey);
+    if (running?.generation === generation) return running.result;
+    const result = this.checkPassword(username, password).then((user) => {
+      if (user) this.cache.putBasic(cacheKey, user, generation);
+      return user;
+    });
+    const entry = { generation, result };
+    this.checking.set(cacheKey, entry);
+    try {
+      return await result;
+    } finally {
+      if (this.checking.get(cacheKey) === entry) this.checking.delete(cacheKey);
+    }
+  }
+
+  private async checkPassword(username: string, password: string): Promise<UserRow | undefined> {
     // A NUL cannot be stored as text: such a name belongs to nobody.
     const user = username.includes('\u0000') ? undefined : await this.users.findByUsername(username);
     const ok = await verifyPassword(user?.password_hash, password);
-    if (!ok || !user?.is_active) return undefined;
-    this.cache.putBasic(cacheKey, user, generation);
-    return user;
+    return ok && user?.is_active ? user : undefined;
   }
 
   async setPassword(user: UserRow, password: string): Promise<void> {
