@@ -144,6 +144,7 @@ export function chartSvg(report: BenchReport): string {
   const colour = { koa: '#9ca3af', latchkey: '#2563eb', 'better-auth': '#dc2626' } as const;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
+    `<title>Latchkey, bare Koa and better-auth: throughput as a multiple of bare Koa</title>`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="${labelW}" y="22" font-weight="600">Throughput as a multiple of bare Koa (median of ${report.options.rounds} rounds)</text>`,
   ];
