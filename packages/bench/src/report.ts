@@ -138,7 +138,7 @@ export function chartSvg(report: BenchReport): string {
   const rowH = 26;
   const top = 40;
   const height = top + rows.length * rowH + 40;
-  const width = labelW + barW + 90;
+  const width = labelW + barW + 140;
   const max = Math.max(1, ...rows.map((r) => r.ratio));
   const x = (v: number) => labelW + (v / max) * barW;
   const colour = { koa: '#9ca3af', latchkey: '#2563eb', 'better-auth': '#dc2626' } as const;
