@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { generateKey, keyStart } from '@latchkey/core';
 import type { Config } from '@latchkey/server';
 import { createApp, loadConfig } from '@latchkey/server';
 import Database from 'better-sqlite3';
-import { generateKey, keyStart } from '../../server/src/keys/key.format.js';
 import { digestSecret } from '../../server/src/keys/key.hash.js';
 
 export const BENCH_USER = 'bench';

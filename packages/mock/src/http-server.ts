@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ApiError, toProblem } from '@latchkey/core';
 import { createLatchkeyMock, type LatchkeyMock, type LatchkeyMockOptions } from './mock.js';
-import { MockApiError, toProblem } from './store/errors.js';
 import { stripMappedV4 } from './store/ip-rules.js';
 
 /**
@@ -87,10 +87,7 @@ export async function startMockServer(options: MockServerOptions = {}): Promise<
         (await mock?.handle(request, clientIp)) ??
         Response.json(
           toProblem(
-            new MockApiError(
-              'NOT_FOUND',
-              `Nothing is at ${request.method} ${new URL(request.url).pathname}.`,
-            ),
+            new ApiError('NOT_FOUND', `Nothing is at ${request.method} ${new URL(request.url).pathname}.`),
             new URL(request.url).pathname,
           ),
           { status: 404, headers: { 'Content-Type': 'application/problem+json' } },

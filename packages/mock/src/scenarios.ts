@@ -1,8 +1,8 @@
+import { ERROR_CODES, type ErrorCode } from '@latchkey/core';
 import { delay, type HttpHandler, HttpResponse, http } from 'msw';
 import { listOperations, mswPath } from './contract/operations.js';
 import { challenge } from './http/authenticate.js';
 import { findMockFor } from './mock.js';
-import { ERROR_CODES, type ErrorCode } from './store/errors.js';
 
 /**
  * Where a scenario applies.

@@ -1,7 +1,7 @@
 // Keys from the mock and keys from the server have the same format and checksum.
 import { createLatchkeyClient } from '@latchkey/client';
+import { generateKey, inspectKey } from '@latchkey/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { generateKey, inspectKey } from '../src/store/key-format.js';
 import { ADMIN, type Target } from './shared/target.js';
 import { startRealServer } from './support/real-server.js';
 

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { generateKey } from '@latchkey/core';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKey } from '../src/keys/key.format.js';
 import type { UserRow } from '../src/users/user.table.js';
 import { expectProblem, expectStatus, type Reply } from './support/expect.js';
 import {

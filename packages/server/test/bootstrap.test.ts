@@ -1,5 +1,5 @@
+import { generateKey } from '@latchkey/core';
 import { afterEach, expect, it } from 'vitest';
-import { generateKey } from '../src/keys/key.format.js';
 import { expectProblem, expectStatus } from './support/expect.js';
 import { basic, describeEachDialect, startTestServer, type TestServer } from './support/test-server.js';
 

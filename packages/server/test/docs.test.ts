@@ -3,8 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ERROR_CODES } from '@latchkey/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../src/errors/error-codes.js';
 import { readContract } from '../src/http/contract.js';
 import { expectProblem } from './support/expect.js';
 import { startTestServer, type TestServer } from './support/test-server.js';

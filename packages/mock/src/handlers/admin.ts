@@ -1,6 +1,6 @@
+import { ApiError } from '@latchkey/core';
 import type { AuditAction } from '../store/audit.js';
 import { iso } from '../store/config.js';
-import { MockApiError } from '../store/errors.js';
 import { parseIp } from '../store/ip-rules.js';
 import { toKeyView } from '../store/keys.js';
 import { toUserView, type UserRecord } from '../store/users.js';
@@ -13,7 +13,7 @@ const admin =
   (c) => {
     const { user } = caller(c);
     if (!user.is_superuser) {
-      throw new MockApiError(
+      throw new ApiError(
         'SUPERUSER_REQUIRED',
         `Valid credentials, but this operation needs a superuser and ${user.username} is not one (make sure the user is a superuser).`,
       );
@@ -29,12 +29,12 @@ function instant(c: MockContext, name: string): string | undefined {
   const raw = c.query[name];
   if (raw === undefined) return undefined;
   const at = Date.parse(String(raw));
-  if (Number.isNaN(at)) throw MockApiError.field(`query.${name}`, 'must be an RFC 3339 date-time');
+  if (Number.isNaN(at)) throw ApiError.field(`query.${name}`, 'must be an RFC 3339 date-time');
   return iso(at);
 }
 
 function checkAddress(address: string): string {
-  if (!parseIp(address)) throw MockApiError.field('path.address', `"${address}" is not an IP address`);
+  if (!parseIp(address)) throw ApiError.field('path.address', `"${address}" is not an IP address`);
   const lower = address.toLowerCase();
   return lower.startsWith('::ffff:') && parseIp(lower.slice(7))?.family === 4 ? lower.slice(7) : lower;
 }
@@ -145,7 +145,7 @@ export const adminHandlers = {
   adminClearLockout: admin((c) => {
     const address = checkAddress(String(c.params.address));
     if (!c.store.lockouts.clear(address)) {
-      throw new MockApiError('LOCKOUT_NOT_FOUND', `${address} is not locked out.`);
+      throw new ApiError('LOCKOUT_NOT_FOUND', `${address} is not locked out.`);
     }
     c.store.audit.record({
       action: 'lockout.cleared',

@@ -1,5 +1,5 @@
+import { ApiError } from '@latchkey/core';
 import { CSRF_COOKIE, challenge, SESSION_COOKIE } from '../http/authenticate.js';
-import { MockApiError } from '../store/errors.js';
 import { checkKey } from '../store/keys.js';
 import { toUserView, type UserRecord } from '../store/users.js';
 import { actor, caller, type MockContext, type MockHandler } from './context.js';
@@ -21,13 +21,13 @@ function passwordLogin(c: MockContext, endpoint: 'login' | 'get_api_token'): Use
   if (!user) {
     const known = c.store.users.findByUsername(username);
     refuse(known ? `wrong password or inactive user ${known.username}` : 'unknown username', known);
-    throw new MockApiError('AUTHENTICATION_FAILED', BAD_LOGIN, {
+    throw new ApiError('AUTHENTICATION_FAILED', BAD_LOGIN, {
       headers: { 'WWW-Authenticate': challenge('invalid_token') },
     });
   }
   if (c.store.config.superuserOnly && !user.is_superuser) {
     refuse(`${user.username} is not a superuser (superuser_only)`, user);
-    throw new MockApiError(
+    throw new ApiError(
       'SUPERUSER_REQUIRED',
       'Valid credentials, but the user does not have permission (make sure the user is a superuser).',
     );
@@ -73,7 +73,7 @@ export const authHandlers = {
   logout: (c) => {
     const principal = caller(c);
     if (!principal.session) {
-      throw new MockApiError(
+      throw new ApiError(
         'NOT_A_SESSION',
         `This request was authenticated by ${principal.method}, not by a login; there is no session to end. Delete or deactivate a key instead.`,
       );
@@ -156,7 +156,7 @@ export const authHandlers = {
     try {
       registered = c.store.registerFirstKey(api_key, label);
     } catch (err) {
-      if (err instanceof MockApiError && err.code === 'BOOTSTRAP_DONE') {
+      if (err instanceof ApiError && err.code === 'BOOTSTRAP_DONE') {
         c.store.audit.record({
           action: 'auth.bootstrap',
           outcome: 'failure',

@@ -1,8 +1,8 @@
+import { ApiError } from '@latchkey/core';
 import type { ContractDocument } from '../contract/types.js';
 import type { Principal } from '../http/authenticate.js';
 import type { AuditEntry } from '../store/audit.js';
 import { MAX_PAGE_SIZE } from '../store/config.js';
-import { MockApiError } from '../store/errors.js';
 import type { MockStore } from '../store/store.js';
 
 /** What an operation handler gets: the store, the request and what the dispatcher found. */
@@ -34,7 +34,7 @@ export type MockHandler = (c: MockContext) => MockResult | Promise<MockResult>;
 
 /** The caller of an operation the contract says needs authentication. */
 export function caller(c: MockContext): Principal {
-  if (!c.principal) throw new MockApiError('AUTHENTICATION_REQUIRED', 'This operation needs a credential.');
+  if (!c.principal) throw new ApiError('AUTHENTICATION_REQUIRED', 'This operation needs a credential.');
   return c.principal;
 }
 

@@ -1,12 +1,12 @@
+import { ApiError } from '@latchkey/core';
 import type { AuditAction } from '../store/audit.js';
-import { MockApiError } from '../store/errors.js';
 import { type KeyInput, type KeyPatch, type KeyRecord, toKeyView } from '../store/keys.js';
 import { actor, caller, type MockContext, type MockHandler, pageBody } from './context.js';
 
 function ensureCanCreate(c: MockContext) {
   const { user } = caller(c);
   if (!user.can_create_tokens) {
-    throw new MockApiError(
+    throw new ApiError(
       'KEY_CREATION_NOT_ALLOWED',
       'Valid credentials, but this user may not create API keys (an administrator must turn on can_create_tokens).',
     );

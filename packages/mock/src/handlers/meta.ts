@@ -1,8 +1,7 @@
+import { ApiError, ERROR_CODES, type ErrorCode, MIN_SUPPLIED_KEY_LENGTH } from '@latchkey/core';
 import YAML from 'yaml';
 import { listOperations } from '../contract/operations.js';
 import { MAX_GRACE_SECONDS, MAX_PAGE_SIZE } from '../store/config.js';
-import { ERROR_CODES, type ErrorCode, MockApiError } from '../store/errors.js';
-import { MIN_SUPPLIED_KEY_LENGTH } from '../store/key-format.js';
 import type { MockContext, MockHandler } from './context.js';
 
 const AUTH_METHODS = [
@@ -107,7 +106,7 @@ export const metaHandlers = {
   getErrorPage: (c) => {
     const code = String(c.params.code);
     if (!(code in ERROR_CODES)) {
-      throw new MockApiError('NOT_FOUND', `No page for the problem code ${code}.`);
+      throw new ApiError('NOT_FOUND', `No page for the problem code ${code}.`);
     }
     return { status: 200, body: errorPage(code as ErrorCode), contentType: HTML };
   },

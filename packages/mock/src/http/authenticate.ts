@@ -1,4 +1,4 @@
-import { MockApiError } from '../store/errors.js';
+import { ApiError } from '@latchkey/core';
 import { ipAllowed } from '../store/ip-rules.js';
 import { checkKey, type KeyRecord } from '../store/keys.js';
 import { looksLikeJwt, type SessionRecord } from '../store/sessions.js';
@@ -118,7 +118,7 @@ export function presentedCredential(
   else if (query[0] !== undefined)
     explicit.push({ type: 'key', method: 'QueryParamTokenAuth', value: query[0], source: '?api_key' });
   if (explicit.length > 1) {
-    throw new MockApiError(
+    throw new ApiError(
       'MULTIPLE_CREDENTIALS',
       `Send one credential per request; this one has ${explicit.map((p) => p.source).join(', ')}.`,
     );
@@ -180,31 +180,31 @@ function identify(store: MockStore, presented: Presented): Principal | undefined
 export function authenticate(store: MockStore, request: Request, clientIp: string): Principal {
   const presented = presentedCredential(request, store.config.apiKeyHeaders);
   if (!presented) {
-    throw new MockApiError('AUTHENTICATION_REQUIRED', 'This operation needs a credential.', {
+    throw new ApiError('AUTHENTICATION_REQUIRED', 'This operation needs a credential.', {
       headers: { 'WWW-Authenticate': challenge() },
     });
   }
   const principal = identify(store, presented);
   if (!principal) {
-    throw new MockApiError('AUTHENTICATION_FAILED', BAD_CREDENTIAL, {
+    throw new ApiError('AUTHENTICATION_FAILED', BAD_CREDENTIAL, {
       headers: { 'WWW-Authenticate': challenge('invalid_token') },
     });
   }
   if (store.config.superuserOnly && !principal.user.is_superuser) {
-    throw new MockApiError(
+    throw new ApiError(
       'SUPERUSER_REQUIRED',
       'Valid credentials, but the user does not have permission (make sure the user is a superuser).',
     );
   }
   if (principal.key && !ipAllowed(principal.key.allowed_ips, clientIp)) {
-    throw new MockApiError(
+    throw new ApiError(
       'IP_NOT_ALLOWED',
       `Valid API key, but it may not be used from ${clientIp}; it is limited to ${principal.key.allowed_ips.join(', ')}.`,
     );
   }
   const unsafe = !SAFE_METHODS.has(request.method.toUpperCase());
   if (unsafe && !principal.writeEnabled) {
-    throw new MockApiError(
+    throw new ApiError(
       'KEY_READ_ONLY',
       'Valid API key, but it is read-only (write_enabled is false); only GET, HEAD and OPTIONS are allowed.',
     );
@@ -212,7 +212,7 @@ export function authenticate(store: MockStore, request: Request, clientIp: strin
   if (unsafe && principal.method === 'SessionAuth') {
     const sent = request.headers.get('x-csrf-token');
     if (!sent || sent !== principal.session?.csrf_token) {
-      throw new MockApiError(
+      throw new ApiError(
         'CSRF_FAILED',
         'Requests that change something with the session cookie must send the X-CSRF-Token header given at login.',
       );

@@ -1,8 +1,8 @@
+import { ApiError, toProblem } from '@latchkey/core';
 import type { OperationSpec } from '../contract/operations.js';
 import type { ContractDocument } from '../contract/types.js';
 import type { ContractValidator } from '../contract/validation.js';
 import type { MockHandler, MockResult } from '../handlers/context.js';
-import { MockApiError, toProblem } from '../store/errors.js';
 import type { RateLimitPolicy } from '../store/rate-limit.js';
 import type { MockStore } from '../store/store.js';
 import { authenticate, authHeaders, type Principal } from './authenticate.js';
@@ -35,8 +35,8 @@ export function findNul(value: unknown, path = 'body'): string | undefined {
 export function noOperation(request: Request, pathExists: boolean): Response {
   const url = new URL(request.url);
   const error = pathExists
-    ? new MockApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${url.pathname}.`)
-    : new MockApiError('NOT_FOUND', `Nothing is at ${request.method} ${url.pathname}.`);
+    ? new ApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${url.pathname}.`)
+    : new ApiError('NOT_FOUND', `Nothing is at ${request.method} ${url.pathname}.`);
   return new Response(JSON.stringify(toProblem(error, url.pathname)), {
     status: error.status,
     headers: { 'Content-Type': 'application/problem+json' },
@@ -83,7 +83,7 @@ async function readBody(
     return { present: false, json: false, value: undefined, type };
   const text = await request.text();
   if (new TextEncoder().encode(text).length > store.config.maxBodyBytes) {
-    throw new MockApiError('PAYLOAD_TOO_LARGE', 'The request body is larger than the server accepts.');
+    throw new ApiError('PAYLOAD_TOO_LARGE', 'The request body is larger than the server accepts.');
   }
   const json = JSON_TYPE.test(type);
   if (text === '') return { present: false, json, value: undefined, type };
@@ -91,7 +91,7 @@ async function readBody(
   try {
     return { present: true, json, value: JSON.parse(text) as unknown, type };
   } catch {
-    throw MockApiError.field('body', 'is not valid JSON', 'MALFORMED_JSON');
+    throw ApiError.field('body', 'is not valid JSON', 'MALFORMED_JSON');
   }
 }
 
@@ -129,7 +129,7 @@ export async function dispatch(
     const guarded = spec.authenticates || PASSWORD_OPERATIONS.has(spec.operationId);
     const lock = guarded ? store.lockouts.state(clientIp) : undefined;
     if (lock?.locked) {
-      throw new MockApiError(
+      throw new ApiError(
         'LOCKED_OUT',
         `Too many failed authentication attempts from this address; try again in ${lock.retryAfterS} seconds.`,
         { headers: { 'Retry-After': String(lock.retryAfterS) }, retryAfter: lock.retryAfterS },
@@ -140,7 +140,7 @@ export async function dispatch(
       try {
         principal = authenticate(store, request, clientIp);
       } catch (err) {
-        if (err instanceof MockApiError && err.status === 401) {
+        if (err instanceof ApiError && err.status === 401) {
           recordFailure(store, clientIp, `${request.method} ${url.pathname}: ${err.code}`);
         }
         throw err;
@@ -158,7 +158,7 @@ export async function dispatch(
       const decision = store.limiter.consume(identity, policyFor(store, principal));
       for (const [name, value] of Object.entries(decision.headers)) headers.set(name, value);
       if (!decision.allowed) {
-        throw new MockApiError(
+        throw new ApiError(
           'RATE_LIMITED',
           `Rate limit exceeded; try again in ${decision.retryAfterS} seconds.`,
           {
@@ -169,7 +169,7 @@ export async function dispatch(
       }
     }
     if (spec.operation.requestBody && body.present && !body.json) {
-      throw new MockApiError(
+      throw new ApiError(
         'UNSUPPORTED_MEDIA_TYPE',
         `Send the body as application/json, not ${body.type || 'without a Content-Type'}.`,
       );
@@ -181,10 +181,10 @@ export async function dispatch(
       query[name] = all.length > 1 ? all : (all[0] ?? '');
     }
     const nul = findNul(body.value);
-    if (nul) throw MockApiError.field(nul, 'must not contain the NUL character (\\u0000)');
+    if (nul) throw ApiError.field(nul, 'must not contain the NUL character (\\u0000)');
     const validation = runtime.validator.validateRequest(spec, { params, query, body: body.value });
     if (!validation.ok) {
-      throw new MockApiError(
+      throw new ApiError(
         'VALIDATION_FAILED',
         validation.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
         {
@@ -193,7 +193,7 @@ export async function dispatch(
       );
     }
     const handler = runtime.handlers[spec.operationId];
-    if (!handler) throw new MockApiError('NOT_FOUND', `Nothing is at ${request.method} ${url.pathname}.`);
+    if (!handler) throw new ApiError('NOT_FOUND', `Nothing is at ${request.method} ${url.pathname}.`);
     const run = () =>
       handler({
         store,
@@ -211,7 +211,7 @@ export async function dispatch(
       try {
         result = await run();
       } catch (err) {
-        if (err instanceof MockApiError && err.status === 401) recordFailure(store, clientIp);
+        if (err instanceof ApiError && err.status === 401) recordFailure(store, clientIp);
         throw err;
       }
       if (lock && lock.failures > 0) store.lockouts.succeed(clientIp);
@@ -221,12 +221,9 @@ export async function dispatch(
     response = toResponse(result, headers);
   } catch (err) {
     const error =
-      err instanceof MockApiError
+      err instanceof ApiError
         ? err
-        : new MockApiError(
-            'INTERNAL_ERROR',
-            `The mock failed to answer this request: ${(err as Error).message}`,
-          );
+        : new ApiError('INTERNAL_ERROR', `The mock failed to answer this request: ${(err as Error).message}`);
     for (const [name, value] of Object.entries(error.headers)) headers.set(name, value);
     headers.set('Content-Type', 'application/problem+json');
     response = new Response(JSON.stringify(toProblem(error, url.pathname)), {

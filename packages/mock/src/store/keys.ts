@@ -1,7 +1,6 @@
+import { ApiError, generateKey, inspectKey, keyStart, suppliedKeyProblem } from '@latchkey/core';
 import { type Clock, iso } from './config.js';
-import { MockApiError } from './errors.js';
 import { normaliseIpRule } from './ip-rules.js';
-import { generateKey, inspectKey, keyStart, suppliedKeyProblem } from './key-format.js';
 import type { UserRecord } from './users.js';
 
 /** How a key came to be. */
@@ -72,8 +71,8 @@ export function checkKey(key: KeyRecord, owner: UserRecord, now: number): KeyChe
 
 function futureInstant(field: string, value: string, now: number): string {
   const at = Date.parse(value);
-  if (Number.isNaN(at)) throw MockApiError.field(field, 'must be an RFC 3339 date-time');
-  if (at <= now) throw MockApiError.field(field, 'must be in the future');
+  if (Number.isNaN(at)) throw ApiError.field(field, 'must be an RFC 3339 date-time');
+  if (at <= now) throw ApiError.field(field, 'must be in the future');
   return iso(at);
 }
 
@@ -81,7 +80,7 @@ function normaliseIpRules(field: string, rules: string[]): string[] {
   const out: string[] = [];
   rules.forEach((rule, i) => {
     const normal = normaliseIpRule(rule);
-    if (!normal) throw MockApiError.field(`${field}[${i}]`, `"${rule}" is not an IP address or CIDR range`);
+    if (!normal) throw ApiError.field(`${field}[${i}]`, `"${rule}" is not an IP address or CIDR range`);
     if (!out.includes(normal)) out.push(normal);
   });
   return out;
@@ -109,7 +108,7 @@ export class KeyStore {
     let secret: string;
     if (input.key !== undefined) {
       const why = suppliedKeyProblem(input.key, this.prefix);
-      if (why) throw MockApiError.field(extra.keyField ?? 'body.key', why);
+      if (why) throw ApiError.field(extra.keyField ?? 'body.key', why);
       secret = input.key;
     } else {
       secret = generateKey(this.prefix);
@@ -120,7 +119,7 @@ export class KeyStore {
         : futureInstant('body.expires_at', input.expires_at, now);
     const allowed_ips = normaliseIpRules('body.allowed_ips', input.allowed_ips ?? []);
     if (this.bySecret.has(secret)) {
-      throw new MockApiError('KEY_ALREADY_EXISTS', 'A key with this value already exists.');
+      throw new ApiError('KEY_ALREADY_EXISTS', 'A key with this value already exists.');
     }
     const at = iso(now);
     const record: KeyRecord = {
@@ -157,13 +156,13 @@ export class KeyStore {
   /** One of the owner's keys; another user's key is a 404 like a missing one. */
   getOwned(owner: UserRecord, id: string): KeyRecord {
     const key = this.byId.get(id);
-    if (!key || key.user_id !== owner.id) throw new MockApiError('KEY_NOT_FOUND', `No key with id ${id}.`);
+    if (!key || key.user_id !== owner.id) throw new ApiError('KEY_NOT_FOUND', `No key with id ${id}.`);
     return key;
   }
 
   getAny(id: string): KeyRecord {
     const key = this.byId.get(id);
-    if (!key) throw new MockApiError('KEY_NOT_FOUND', `No key with id ${id}.`);
+    if (!key) throw new ApiError('KEY_NOT_FOUND', `No key with id ${id}.`);
     return key;
   }
 
@@ -174,7 +173,7 @@ export class KeyStore {
     if (patch.name !== undefined) next.name = patch.name;
     if (patch.write_enabled !== undefined) {
       if (patch.write_enabled && !key.write_enabled) {
-        throw MockApiError.field(
+        throw ApiError.field(
           'body.write_enabled',
           'a read-only key cannot be made writable; create a new key',
           'CANNOT_WIDEN',
@@ -185,7 +184,7 @@ export class KeyStore {
     if (patch.expires_at !== undefined) {
       const at = futureInstant('body.expires_at', patch.expires_at, now);
       if (key.expires_at !== null && at > key.expires_at) {
-        throw MockApiError.field(
+        throw ApiError.field(
           'body.expires_at',
           `can only move earlier than ${key.expires_at}`,
           'CANNOT_WIDEN',
@@ -197,7 +196,7 @@ export class KeyStore {
       const rules = normaliseIpRules('body.allowed_ips', patch.allowed_ips);
       const added = key.allowed_ips.length ? rules.filter((r) => !key.allowed_ips.includes(r)) : [];
       if (added.length) {
-        throw MockApiError.field(
+        throw ApiError.field(
           'body.allowed_ips',
           `can only remove entries from ${JSON.stringify(key.allowed_ips)}; ${added.join(', ')} would widen the key`,
           'CANNOT_WIDEN',
@@ -236,7 +235,7 @@ export class KeyStore {
     const now = this.clock();
     const state = checkKey(old, owner, now);
     if (state !== 'VALID') {
-      throw new MockApiError(
+      throw new ApiError(
         'KEY_NOT_ROTATABLE',
         `Key ${old.id} is ${state === 'EXPIRED' ? 'expired' : 'deactivated'}; only an active, unexpired key can be rotated.`,
       );
@@ -270,7 +269,7 @@ export class KeyStore {
       .sort((a, b) => b.seq - a.seq)[0];
     if (existing) return { key: existing, issued: false };
     if (!owner.can_create_tokens) {
-      throw new MockApiError(
+      throw new ApiError(
         'KEY_CREATION_NOT_ALLOWED',
         'Valid credentials, but this user may not create API tokens (can_create_tokens is off).',
       );

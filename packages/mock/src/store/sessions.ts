@@ -1,5 +1,5 @@
+import { randomBase62 } from '@latchkey/core';
 import { type Clock, iso } from './config.js';
-import { randomBase62 } from './key-format.js';
 import type { UserRecord } from './users.js';
 
 /** A login: one session reachable by its JWT-like token and by its cookie. */

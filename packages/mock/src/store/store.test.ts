@@ -1,5 +1,5 @@
+import { ApiError } from '@latchkey/core';
 import { describe, expect, it } from 'vitest';
-import { MockApiError } from './errors.js';
 import { checkKey } from './keys.js';
 import { MockStore } from './store.js';
 
@@ -16,7 +16,7 @@ function codeOf(run: () => unknown): string | undefined {
   try {
     run();
   } catch (err) {
-    if (err instanceof MockApiError) return err.code;
+    if (err instanceof ApiError) return err.code;
     throw err;
   }
   return undefined;

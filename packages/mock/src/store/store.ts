@@ -1,7 +1,6 @@
+import { ApiError, suppliedKeyProblem } from '@latchkey/core';
 import { AuditLog } from './audit.js';
 import { type Clock, DEFAULT_CONFIG, type MockConfig } from './config.js';
-import { MockApiError } from './errors.js';
-import { suppliedKeyProblem } from './key-format.js';
 import { type KeyRecord, KeyStore } from './keys.js';
 import { LockoutGuard } from './lockout.js';
 import { RateLimiter } from './rate-limit.js';
@@ -54,9 +53,9 @@ export class MockStore {
   /** proxbox-api's bootstrap: the first key, owned by a new superuser `admin` without a password. */
   registerFirstKey(apiKey: string, label: string | undefined): { user: UserRecord; key: KeyRecord } {
     const why = suppliedKeyProblem(apiKey, this.config.keyPrefix);
-    if (why) throw MockApiError.field('body.api_key', why);
+    if (why) throw ApiError.field('body.api_key', why);
     if (!this.bootstrapStatus().needs_bootstrap) {
-      throw new MockApiError(
+      throw new ApiError(
         'BOOTSTRAP_DONE',
         'This server is already set up: users or keys exist. Authenticate with an existing key, or ask an administrator for one.',
       );

@@ -1,5 +1,5 @@
+import { ApiError } from '@latchkey/core';
 import { type Clock, iso } from './config.js';
-import { MockApiError } from './errors.js';
 
 /** A user as the mock keeps it. The password is kept as given: this is a test double. */
 export interface UserRecord {
@@ -101,14 +101,14 @@ export class UserStore {
     can_create_tokens?: boolean | undefined;
   }): UserRecord {
     if (!USERNAME.test(input.username)) {
-      throw MockApiError.field('body.username', 'may hold only letters, digits and . @ + - _ (1 to 150)');
+      throw ApiError.field('body.username', 'may hold only letters, digits and . @ + - _ (1 to 150)');
     }
     if (input.password !== null) {
       const problem = passwordProblem(input.password, this.passwordMinLength, input.username);
-      if (problem) throw MockApiError.field('body.password', problem);
+      if (problem) throw ApiError.field('body.password', problem);
     }
     if (this.findByUsername(input.username)) {
-      throw MockApiError.field('body.username', 'is already taken', 'USERNAME_TAKEN');
+      throw ApiError.field('body.username', 'is already taken', 'USERNAME_TAKEN');
     }
     const at = iso(this.clock());
     const user: UserRecord = {
@@ -127,7 +127,7 @@ export class UserStore {
 
   get(id: string): UserRecord {
     const user = this.byId.get(id);
-    if (!user) throw new MockApiError('USER_NOT_FOUND', `No user with id ${id}.`);
+    if (!user) throw new ApiError('USER_NOT_FOUND', `No user with id ${id}.`);
     return user;
   }
 
@@ -152,7 +152,7 @@ export class UserStore {
     if (flags.is_superuser !== undefined) change.is_superuser = flags.is_superuser;
     if (flags.is_active !== undefined) change.is_active = flags.is_active;
     if (removesLastSuperuser(user, change, this.otherActiveSuperusers(id))) {
-      throw new MockApiError(
+      throw new ApiError(
         'LAST_SUPERUSER',
         `${user.username} is the last active superuser; ${flags.is_active === false ? 'deactivating' : 'demoting'} them would leave nobody to administer the server. Make another user a superuser first.`,
       );
@@ -173,7 +173,7 @@ export class UserStore {
   delete(id: string): UserRecord {
     const user = this.get(id);
     if (removesLastSuperuser(user, 'delete', this.otherActiveSuperusers(id))) {
-      throw new MockApiError(
+      throw new ApiError(
         'LAST_SUPERUSER',
         `${user.username} is the last active superuser; deleting them would leave nobody to administer the server. Make another user a superuser first.`,
       );
@@ -184,7 +184,7 @@ export class UserStore {
 
   setPassword(user: UserRecord, password: string): void {
     const problem = passwordProblem(password, this.passwordMinLength, user.username);
-    if (problem) throw MockApiError.field('body.password', problem);
+    if (problem) throw ApiError.field('body.password', problem);
     user.password = password;
     user.updated_at = iso(this.clock());
   }

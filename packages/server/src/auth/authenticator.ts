@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { ApiError } from '@latchkey/core';
 import type { Config } from '../config/config.js';
-import { ApiError } from '../errors/api-error.js';
 import { ipAllowed } from '../keys/key.check.js';
 import type { KeyService } from '../keys/key.service.js';
 import type { SessionService } from '../sessions/session.service.js';

@@ -1,10 +1,10 @@
 import { createInterface } from 'node:readline/promises';
+import { ApiError } from '@latchkey/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApp } from '../app.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { openStorage } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
-import { ApiError } from '../errors/api-error.js';
 import { toKeyView } from '../keys/key.view.js';
 import { UserInputError } from '../users/user.service.js';
 import { VERSION } from '../version.js';

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
+import { ApiError } from '@latchkey/core';
 import type { AuditAction, AuditOutcome } from '../audit/audit.table.js';
 import type { Principal } from '../auth/credential.js';
-import { ApiError } from '../errors/api-error.js';
 import { toKeyView } from '../keys/key.view.js';
 import { type UserFlags, UserInputError, UsernameTakenError } from '../users/user.service.js';
 import type { UserRow } from '../users/user.table.js';

@@ -1,7 +1,6 @@
+import { ApiError } from '@latchkey/core';
 import type { Context as KoaContext } from 'koa';
-
 import { CSRF_COOKIE, SESSION_COOKIE } from '../auth/credential.js';
-import { ApiError } from '../errors/api-error.js';
 import type { UserRow } from '../users/user.table.js';
 import { toUserView } from '../users/user.view.js';
 import { auditActor, caller, type Handler, type HandlerContext } from './handler.js';

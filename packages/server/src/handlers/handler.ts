@@ -1,8 +1,8 @@
+import { ApiError } from '@latchkey/core';
 import type { Context as KoaContext } from 'koa';
 import type { AuditActor } from '../audit/audit.service.js';
 import type { Principal } from '../auth/credential.js';
 import type { Config } from '../config/config.js';
-import { ApiError } from '../errors/api-error.js';
 import type { Services } from '../services.js';
 import { MAX_PAGE_SIZE } from './meta.handlers.js';
 

@@ -1,5 +1,5 @@
+import { ApiError } from '@latchkey/core';
 import type { AuditAction } from '../audit/audit.table.js';
-import { ApiError } from '../errors/api-error.js';
 import type { KeyInput, KeyPatch } from '../keys/key.service.js';
 import type { ApiKeyRow } from '../keys/key.table.js';
 import { toKeyView } from '../keys/key.view.js';

@@ -1,11 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { ApiError, ERROR_CODES, type ErrorCode, MIN_SUPPLIED_KEY_LENGTH } from '@latchkey/core';
 import { Marked, type Tokens } from 'marked';
 import YAML from 'yaml';
 import { AUTH_METHODS, type AuthMethod } from '../auth/credential.js';
 import type { AuthMethodSwitch } from '../config/config.js';
-import { ApiError } from '../errors/api-error.js';
-import { ERROR_CODES, type ErrorCode } from '../errors/error-codes.js';
-import { MIN_SUPPLIED_KEY_LENGTH } from '../keys/key.format.js';
 import { MAX_GRACE_SECONDS } from '../keys/key.service.js';
 import { VERSION } from '../version.js';
 import type { Handler, HandlerContext } from './handler.js';

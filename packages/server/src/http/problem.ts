@@ -1,6 +1,6 @@
+import { ApiError, toProblem } from '@latchkey/core';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { ApiError, toProblem } from '../errors/api-error.js';
 
 function fromHttpError(err: { status?: number; type?: string; message?: string }): ApiError | undefined {
   switch (err.status) {

@@ -1,6 +1,6 @@
+import { ApiError, toProblem } from '@latchkey/core';
 import type { Middleware } from 'koa';
 import type { OpenAPIBackend, Operation } from 'openapi-backend';
-import { ApiError, toProblem } from '../errors/api-error.js';
 
 /**
  * Checks every response against the contract (status, body and declared headers) and

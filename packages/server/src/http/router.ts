@@ -1,10 +1,10 @@
+import { ApiError, type FieldError } from '@latchkey/core';
 import type { Middleware } from 'koa';
 import type { Request as ContractRequest, OpenAPIBackend, Operation } from 'openapi-backend';
 import { Authenticator } from '../auth/authenticator.js';
 import type { CredentialSource, Principal } from '../auth/credential.js';
 import { QUERY_KEY_PARAM } from '../auth/query-param.js';
 import type { Config } from '../config/config.js';
-import { ApiError, type FieldError } from '../errors/api-error.js';
 import type { Handler } from '../handlers/handler.js';
 import type { Services } from '../services.js';
 

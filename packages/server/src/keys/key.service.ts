@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { ApiError, generateKey, inspectKey, keyStart, suppliedKeyProblem } from '@latchkey/core';
 import type { Kysely, Transaction } from 'kysely';
 import { AuthCache } from '../cache/auth-cache.js';
 import { isoNow, isUniqueViolation, lockWithinTransaction } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
-import { ApiError } from '../errors/api-error.js';
 import { seal, unseal } from '../secrets/seal.js';
 import type { Secrets } from '../secrets/secrets.js';
 import type { UserRow } from '../users/user.table.js';
 import { checkKey, type KeyCheck, normaliseIpRule } from './key.check.js';
-import { generateKey, inspectKey, keyStart } from './key.format.js';
 import { digestSecret } from './key.hash.js';
 import { KeyRepository, type KeyWithOwner } from './key.repository.js';
 import type { ApiKeyRow, KeyOrigin } from './key.table.js';
@@ -100,19 +99,7 @@ export class KeyService {
 
   /** Why a key supplied by a caller cannot be stored, or undefined when it can. */
   suppliedKeyProblem(value: string): string | undefined {
-    const shape = inspectKey(value, this.prefix);
-    if (shape.kind !== 'invalid') return undefined;
-    switch (shape.reason) {
-      case 'bad_checksum':
-      case 'bad_format':
-        return `starts with "${this.prefix}" but is not a well-formed ${this.prefix} key (wrong length or checksum)`;
-      case 'too_short':
-        return 'must be at least 32 characters';
-      case 'too_long':
-        return 'must be at most 256 characters';
-      default:
-        return 'may hold only letters, digits and _ . ~ + / = -';
-    }
+    return suppliedKeyProblem(value, this.prefix);
   }
 
   /** Creates a key for `owner` and returns the stored row with the plaintext, shown once. */

@@ -1,10 +1,10 @@
+import { ApiError } from '@latchkey/core';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../auth/credential.js';
 import type { Config } from '../config/config.js';
-import { ApiError } from '../errors/api-error.js';
 import { resolveClientIp } from './client-ip.js';
 import { LimiterStore } from './limiter-store.js';
 import { LockoutGuard } from './lockout.js';

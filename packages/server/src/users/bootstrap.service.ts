@@ -1,7 +1,7 @@
+import { ApiError } from '@latchkey/core';
 import type { Kysely } from 'kysely';
 import { lockWithinTransaction } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
-import { ApiError } from '../errors/api-error.js';
 import type { KeyService } from '../keys/key.service.js';
 import type { ApiKeyRow } from '../keys/key.table.js';
 import { UserRepository } from './user.repository.js';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { ApiError } from '@latchkey/core';
 import type { Kysely } from 'kysely';
 import { AuthCache } from '../cache/auth-cache.js';
 import { isoNow, isUniqueViolation, lockWithinTransaction } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
-import { ApiError } from '../errors/api-error.js';
 import { removesLastSuperuser, type UserChange } from './last-superuser.js';
 import { hashPassword, passwordProblem, verifyPassword } from './password.js';
 import { UserRepository } from './user.repository.js';

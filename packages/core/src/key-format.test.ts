@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checksum, generateKey, inspectKey, keyStart, randomBase62 } from './key.format.js';
+import { checksum, generateKey, inspectKey, keyStart, randomBase62 } from './key-format.js';
 
 describe('key format', () => {
   it('generates lk_ + 32 base62 + a 6 character checksum that verifies', () => {

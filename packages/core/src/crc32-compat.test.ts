@@ -2,7 +2,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { checksum, crc32, generateKey, inspectKey, keyStart, suppliedKeyProblem } from './key-format.js';
 
-describe('key format', () => {
+describe('key format against zlib and the shared rules', () => {
   it('computes the same CRC-32 as zlib', () => {
     for (const text of ['', 'lk_', 'lk_abc', 'ünïcode ✓', 'x'.repeat(1000)]) {
       expect(crc32(text)).toBe(zlibCrc32(text));
@@ -20,7 +20,7 @@ describe('key format', () => {
   it('refuses a key with the prefix and a wrong checksum, and short or odd supplied keys', () => {
     const key = generateKey('lk_');
     const broken = `${key.slice(0, -1)}${key.endsWith('0') ? '1' : '0'}`;
-    expect(inspectKey(broken, 'lk_')).toEqual({ kind: 'invalid', reason: 'bad_format' });
+    expect(inspectKey(broken, 'lk_')).toEqual({ kind: 'invalid', reason: 'bad_checksum' });
     expect(suppliedKeyProblem('short', 'lk_')).toBe('must be at least 32 characters');
     expect(suppliedKeyProblem(`${'a'.repeat(32)} space`, 'lk_')).toMatch(/may hold only/);
     expect(suppliedKeyProblem('restored.key-0123456789abcdef0123456789', 'lk_')).toBeUndefined();
