@@ -226,23 +226,24 @@ async function main(): Promise<void> {
       {},
       'listening on',
     );
-    const main = path.join(SERVER_DIR, 'src/main.ts');
+    // Latchkey as it ships: the bundle `pnpm bench` builds first (packages/server/dist).
+    const main = path.join(SERVER_DIR, 'dist/main.js');
     const lkSmall = await start(
       'Latchkey SQLite 1k',
       serverCore,
-      [...tsx, main, 'serve'],
+      [main, 'serve'],
       envSmall,
       'Latchkey listening',
     );
     const lkBig = await start(
       'Latchkey SQLite 1M',
       serverCore,
-      [...tsx, main, 'serve'],
+      [main, 'serve'],
       envBig,
       'Latchkey listening',
     );
     const lkPg = pgSeed
-      ? await start('Latchkey Postgres', serverCore, [...tsx, main, 'serve'], envPg, 'Latchkey listening')
+      ? await start('Latchkey Postgres', serverCore, [main, 'serve'], envPg, 'Latchkey listening')
       : undefined;
     const ba = betterAuthError
       ? undefined

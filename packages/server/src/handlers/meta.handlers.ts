@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { AUTH_METHODS, type AuthMethod } from '../auth/credential.js';
 import type { AuthMethodSwitch } from '../config/config.js';
 import { MAX_GRACE_SECONDS } from '../keys/key.service.js';
+import { REPOSITORY_ROOT } from '../paths.js';
 import { VERSION } from '../version.js';
 import type { Handler, HandlerContext } from './handler.js';
 
@@ -25,7 +26,7 @@ function enabledMethods(c: HandlerContext): AuthMethod[] {
 }
 
 /** The docs folder at the root of the repository. */
-export const DOCS_URL = new URL('../../../../docs/', import.meta.url);
+export const DOCS_URL = new URL('docs/', REPOSITORY_ROOT);
 /** The Redoc page written by `pnpm docs:build`. */
 export const REFERENCE_URL = new URL('reference.html', DOCS_URL);
 

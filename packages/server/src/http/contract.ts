@@ -3,9 +3,10 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { type Document, OpenAPIBackend } from 'openapi-backend';
 import YAML from 'yaml';
+import { REPOSITORY_ROOT } from '../paths.js';
 
 /** Where the contract lives: the root of the repository. */
-export const CONTRACT_URL = new URL('../../../../openapi.yaml', import.meta.url);
+export const CONTRACT_URL = new URL('openapi.yaml', REPOSITORY_ROOT);
 
 export function readContract(): Document {
   return YAML.parse(readFileSync(CONTRACT_URL, 'utf8')) as Document;

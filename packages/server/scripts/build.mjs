@@ -1,0 +1,29 @@
+// Compiles the server into dist/: one ES module bundle of the sources (and the workspace's
+// @latchkey/core), with every npm dependency left as an import. `pnpm start`, `latchkey`
+// and the benchmark run this bundle; the TypeScript loader stays out of the running server.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+const root = new URL('../', import.meta.url);
+const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
+const external = Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@latchkey/'));
+// Entry points sit directly under src/ or one folder below it; each lands in dist/ by its
+// base name, one folder below the package root like src/paths.ts, which the bundle relies on.
+const entries = ['src/main.ts', 'src/keys/usage-writer.worker.ts'].filter((file) =>
+  existsSync(new URL(file, root)),
+);
+
+rmSync(new URL('dist/', root), { recursive: true, force: true });
+await build({
+  absWorkingDir: new URL('.', root).pathname,
+  entryPoints: entries,
+  entryNames: '[name]',
+  outdir: 'dist',
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  external: external.flatMap((name) => [name, `${name}/*`]),
+  sourcemap: true,
+  logLevel: 'warning',
+});

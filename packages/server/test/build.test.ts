@@ -1,0 +1,117 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The compiled bundle that `pnpm start`, `latchkey` and the benchmark run: it builds, starts
+// on its SQLite default, and finds the contract, the docs and its version from dist/.
+
+const SERVER_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BUNDLE = path.join(SERVER_DIR, 'dist/main.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+describe('the compiled server (dist/main.js)', () => {
+  let child: ChildProcess | undefined;
+  let url = '';
+  let dataDir = '';
+  let output = '';
+
+  beforeAll(async () => {
+    const built = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: SERVER_DIR, encoding: 'utf8' });
+    expect(built.status, built.stderr).toBe(0);
+    dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-build-'));
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    // Started from another folder: nothing may depend on the working directory.
+    child = spawn(process.execPath, [BUNDLE, 'serve'], {
+      cwd: dataDir,
+      env: {
+        PATH: process.env.PATH ?? '',
+        LATCHKEY_DATA_DIR: dataDir,
+        LATCHKEY_HOST: '127.0.0.1',
+        LATCHKEY_PORT: String(port),
+        LATCHKEY_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the bundle did not start:\n${output}`)), 30_000);
+      const watch = (chunk: Buffer) => {
+        output += chunk.toString();
+        if (output.includes('Latchkey listening on')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child?.stdout?.on('data', watch);
+      child?.stderr?.on('data', watch);
+      child?.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the bundle exited with ${code}:\n${output}`));
+      });
+    });
+  });
+
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      const exited = new Promise((resolve) => child?.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('bundles the sources and @latchkey/core, and leaves npm packages as imports', () => {
+    const code = readFileSync(BUNDLE, 'utf8');
+    expect(code).not.toMatch(/from ["']@latchkey\/core["']/);
+    expect(code).toMatch(/from ["']koa["']/);
+    expect(existsSync(path.join(dataDir, 'latchkey.db'))).toBe(true);
+  });
+
+  it('answers health and its own version', async () => {
+    const health = await fetch(`${url}/health`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', database: 'ok' });
+    const root = (await (await fetch(`${url}/`)).json()) as { version: string };
+    const pkg = JSON.parse(readFileSync(path.join(SERVER_DIR, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    expect(root.version).toBe(pkg.version);
+  });
+
+  it('serves the contract, the reference page and the error pages from the repository', async () => {
+    const contract = await fetch(`${url}/openapi.json`);
+    expect(contract.status).toBe(200);
+    expect(((await contract.json()) as { openapi: string }).openapi).toBe('3.1.0');
+    const docs = await fetch(`${url}/docs`);
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get('content-type')).toMatch(/^text\/html/);
+    expect((await docs.text()).length).toBeGreaterThan(100_000);
+    const page = await fetch(`${url}/docs/errors/RATE_LIMITED`);
+    expect(page.status).toBe(200);
+  });
+
+  it('validates requests against the contract', async () => {
+    const r = await fetch(`${url}/api/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: 'someone' }),
+    });
+    expect(r.status).toBe(400);
+    expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+    expect(((await r.json()) as { code: string }).code).toBe('VALIDATION_FAILED');
+  });
+});
