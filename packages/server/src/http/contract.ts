@@ -15,12 +15,16 @@ export function readContract(): Document {
 /**
  * openapi-backend as router and validator of the contract. Its own definition check
  * targets OpenAPI 3.0, so it is skipped (Redocly lints the document) and validation uses
- * an Ajv for JSON Schema 2020-12, the dialect of OpenAPI 3.1.
+ * an Ajv for JSON Schema 2020-12, the dialect of OpenAPI 3.1. `quick` dereferences the
+ * document synchronously and compiles each operation's validators on its first request
+ * instead of all at start: compiling every operation up front left about 25 MB more
+ * resident memory for the life of the process, for operations most servers never see.
  */
 export async function createContractBackend(document: Document): Promise<OpenAPIBackend> {
   const api = new OpenAPIBackend({
     definition: structuredClone(document),
     strict: false,
+    quick: true,
     validate: true,
     coerceTypes: true,
     ajvOpts: { strict: false, allErrors: true },
