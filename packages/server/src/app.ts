@@ -104,7 +104,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   // Without Redis, nothing tells this instance about another's writes on a shared Postgres:
   // entries then live at most 1 s, the bound the design gives for other instances.
   const noBus = config.database.kind === 'postgres' && !config.redisUrl;
-  const cache = new AuthCache(secrets.pepper, {
+  const cache = new AuthCache({
     maxEntries: config.authCacheSize,
     ttlMs: noBus ? Math.min(1000, config.authCacheTtlS * 1000) : config.authCacheTtlS * 1000,
   });

@@ -38,7 +38,7 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
   async function cachedKey(user: UserRow, input: { expires_at?: string } = {}) {
     const key = await s.createKey(user, input);
     expectStatus(await whoami({ 'x-api-key': key.key }), 200);
-    expect(cache().getKey(s.app.services.keys.digest(key.key))?.key.id).toBe(key.id);
+    expect(cache().getKey(cache().entryId('key', key.key))?.key.id).toBe(key.id);
     return key;
   }
 
@@ -92,7 +92,7 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
       const owner = await s.createUser(fresh('usage'));
       const key = await cachedKey(owner);
       await s.app.flushUsage();
-      expect(cache().getKey(s.app.services.keys.digest(key.key))?.key.id).toBe(key.id);
+      expect(cache().getKey(cache().entryId('key', key.key))?.key.id).toBe(key.id);
     });
 
     it('deactivate (own and admin), then activate', async () => {
@@ -108,7 +108,7 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
         200,
       );
       expectStatus(await whoami({ 'x-api-key': key.key }), 200);
-      expect(cache().getKey(s.app.services.keys.digest(key.key))).toBeDefined();
+      expect(cache().getKey(cache().entryId('key', key.key))).toBeDefined();
       expectStatus(await call('POST', `/admin/keys/${key.id}/deactivate`, adminAuth()), 200);
       expectProblem(await whoami({ 'x-api-key': key.key }), 401, 'AUTHENTICATION_FAILED');
       expectStatus(await call('POST', `/admin/keys/${key.id}/activate`, adminAuth()), 200);
@@ -170,7 +170,7 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
       const wait = Date.parse(expiresAt) - Date.now();
       if (wait > 0) await new Promise((r) => setTimeout(r, wait + 5));
       expectProblem(await whoami({ 'x-api-key': key.key }), 401, 'AUTHENTICATION_FAILED');
-      expect(cache().getKey(s.app.services.keys.digest(key.key))).toBeDefined();
+      expect(cache().getKey(cache().entryId('key', key.key))).toBeDefined();
     });
   });
 

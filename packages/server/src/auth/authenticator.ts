@@ -177,7 +177,8 @@ export class Authenticator {
       );
     }
     if (principal.key) {
-      const rules = JSON.parse(principal.key.allowed_ips) as string[];
+      const rules =
+        principal.key.allowed_ips === '[]' ? [] : (JSON.parse(principal.key.allowed_ips) as string[]);
       if (!ipAllowed(rules, facts.clientIp)) {
         throw new ApiError(
           'IP_NOT_ALLOWED',

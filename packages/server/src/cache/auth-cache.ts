@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { ApiKeyRow } from '../keys/key.table.js';
 import type { SessionRow } from '../sessions/session.table.js';
 import type { UserRow } from '../users/user.table.js';
@@ -33,8 +33,8 @@ export type Publish = (message: Invalidation) => Promise<void>;
 
 /**
  * Verified credentials held in memory so that the hot path reads no database and runs no
- * password hash: API keys by their digest, login sessions (JWT and cookie) by the digest
- * of the credential, and Basic credentials by a keyed digest of `username:password`.
+ * password hash: API keys, login sessions (JWT and cookie) and Basic credentials
+ * (`username:password`), each under `entryId` of the credential.
  *
  * Entries hold the rows as they were read; every check that depends on time (expiry)
  * still runs on each hit. Every write that changes a key, a user or a session calls
@@ -48,11 +48,9 @@ export class AuthCache {
   private readonly basic: BoundedMap<UserRow>;
   private publish: Publish | undefined;
   private gen = 0;
+  private readonly salt = randomBytes(32).toString('base64');
 
-  constructor(
-    private readonly pepper: Buffer,
-    readonly options: AuthCacheOptions,
-  ) {
+  constructor(readonly options: AuthCacheOptions) {
     this.keys = new BoundedMap(options.maxEntries, options.ttlMs);
     this.sessions = new BoundedMap(options.maxEntries, options.ttlMs);
     this.basic = new BoundedMap(options.maxEntries, options.ttlMs);
@@ -60,7 +58,7 @@ export class AuthCache {
 
   /** A cache that stores nothing (for services working inside a transaction). */
   static disabled(): AuthCache {
-    return new AuthCache(Buffer.alloc(32), { maxEntries: 0, ttlMs: 0 });
+    return new AuthCache({ maxEntries: 0, ttlMs: 0 });
   }
 
   get enabled(): boolean {
@@ -77,11 +75,19 @@ export class AuthCache {
     this.publish = publish;
   }
 
-  /** The keyed digest a Basic credential is cached under; never the password itself. */
+  /**
+   * The name a credential's entry is stored under: SHA-256 of a random secret of this
+   * process and the credential, never the credential itself. A cache hit costs this hash
+   * (a fifth of an HMAC's time: no key schedule) and one Map lookup; the stored HMAC digest
+   * is computed only on a miss, for the database.
+   */
+  entryId(kind: 'key' | 'jwt' | 'cookie' | 'basic', secret: string): string {
+    return hash('sha256', `${this.salt}\u0000${kind}\u0000${secret}`, 'base64');
+  }
+
+  /** The name a Basic credential is cached under; never the password itself. */
   basicDigest(username: string, password: string): string {
-    return createHmac('sha256', this.pepper)
-      .update(`basic\u0000${username}:${password}`, 'utf8')
-      .digest('hex');
+    return this.entryId('basic', `${username}:${password}`);
   }
 
   getKey(digest: string): CachedKey | undefined {

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 /** One log line per request: never the query string (it may hold ?api_key=) nor a header. */
 export function requestLog(logger: Logger): Middleware {
   return async (ctx, next) => {
+    // With info lines off (LATCHKEY_LOG_LEVEL=warn or above), nothing is measured or built.
+    if (!logger.isLevelEnabled('info')) return next();
     const started = performance.now();
     try {
       await next();

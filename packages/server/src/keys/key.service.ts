@@ -78,18 +78,22 @@ export class KeyService {
    */
   async verify(value: string, now: Date = new Date()): Promise<VerifyResult> {
     if (inspectKey(value, this.prefix).kind === 'invalid') return { ok: false, reason: 'INVALID_FORMAT' };
-    const digest = this.digest(value);
-    let found: KeyWithOwner | undefined = this.cache.getKey(digest);
+    const entry = this.cache.entryId('key', value);
+    let found: KeyWithOwner | undefined = this.cache.getKey(entry);
     if (!found) {
       const generation = this.cache.generation;
-      found = await this.keys.findByDigest(digest);
+      found = await this.keys.findByDigest(this.digest(value));
       if (!found) return { ok: false, reason: 'NOT_FOUND' };
-      this.cache.putKey(digest, found, generation);
+      this.cache.putKey(entry, found, generation);
     }
     // Expiry, deactivation and the owner's state are checked on every request, cached or not.
-    const check = checkKey({ ...found.key, user_is_active: found.user.is_active }, now);
+    const { key, user } = found;
+    const check = checkKey(
+      { is_active: key.is_active, expires_at: key.expires_at, user_is_active: user.is_active },
+      now,
+    );
     if (check !== 'VALID') return { ok: false, reason: check };
-    return { ok: true, key: found.key, user: found.user };
+    return { ok: true, key, user };
   }
 
   /** The same service, its reads and writes joining the given transaction. */

@@ -120,8 +120,8 @@ export class SessionService {
 
   /** The live session behind a login JWT, or undefined when the JWT or its session is not valid. */
   async verifyJwt(token: string, now: Date = new Date()): Promise<FoundSession | undefined> {
-    // The digest names this exact token, whose signature was checked when it was cached.
-    const cacheKey = `jwt:${digestSecret(this.secrets.pepper, token)}`;
+    // The entry names this exact token, whose signature was checked when it was cached.
+    const cacheKey = this.cache.entryId('jwt', token);
     const hit = this.cache.getSession(cacheKey, now.getTime());
     if (hit) return { session: hit.session, user: hit.user };
     const generation = this.cache.generation;
@@ -151,12 +151,11 @@ export class SessionService {
 
   async findByCookie(cookie: string, now: Date = new Date()): Promise<FoundSession | undefined> {
     if (cookie.length > 256) return undefined;
-    const digest = digestSecret(this.secrets.pepper, cookie);
-    const cacheKey = `cookie:${digest}`;
+    const cacheKey = this.cache.entryId('cookie', cookie);
     const hit = this.cache.getSession(cacheKey, now.getTime());
     if (hit) return { session: hit.session, user: hit.user };
     const generation = this.cache.generation;
-    const found = await this.findLive({ digest }, now);
+    const found = await this.findLive({ digest: digestSecret(this.secrets.pepper, cookie) }, now);
     if (found) {
       const expiresAtMs = Date.parse(found.session.expires_at);
       this.cache.putSession(cacheKey, { ...found, expiresAtMs }, generation);
