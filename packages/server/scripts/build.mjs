@@ -1,17 +1,16 @@
 // Compiles the server into dist/: one ES module bundle of the sources (and the workspace's
 // @latchkey/core), with every npm dependency left as an import. `pnpm start`, `latchkey`
 // and the benchmark run this bundle; the TypeScript loader stays out of the running server.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { build } from 'esbuild';
 
 const root = new URL('../', import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL('package.json', root), 'utf8'));
 const external = Object.keys(pkg.dependencies).filter((name) => !name.startsWith('@latchkey/'));
-// Entry points sit directly under src/ or one folder below it; each lands in dist/ by its
-// base name, one folder below the package root like src/paths.ts, which the bundle relies on.
-const entries = ['src/main.ts', 'src/keys/usage-writer.worker.ts'].filter((file) =>
-  existsSync(new URL(file, root)),
-);
+// Each entry lands in dist/ by its base name, one folder below the package root like
+// src/paths.ts, which the bundle relies on. The usage writer runs in a worker thread of its
+// own (src/keys/usage-writer.ts finds it beside main.js).
+const entries = ['src/main.ts', 'src/keys/usage-writer.worker.ts'];
 
 rmSync(new URL('dist/', root), { recursive: true, force: true });
 await build({

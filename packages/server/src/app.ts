@@ -137,6 +137,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     config.keyPrefix,
     (err) => logger.error({ err }, 'could not write key usage'),
     cache,
+    // On a SQLite file, key usage is written by a worker thread.
+    config.database,
   );
   const sessions = new SessionService(db, secrets, config.jwtTtlSeconds, cache);
   const authenticator = new Authenticator(config, { keys, sessions, users });

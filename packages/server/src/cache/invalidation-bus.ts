@@ -7,12 +7,12 @@ import type { AuthCache, Invalidation } from './auth-cache.js';
 
 /** How invalidations reach this instance from other processes. */
 export interface InvalidationBus {
-  /** `redis` (pub/sub), `sqlite` (the file's data_version, for other processes on the box) or both. */
+  /** `redis` (pub/sub), `sqlite` (the file's change counter, for other processes on the box) or both. */
   readonly channels: string[];
   stop(): Promise<void>;
 }
 
-const DATA_VERSION_POLL_MS = 250;
+const CHANGES_POLL_MS = 250;
 
 function isInvalidation(value: unknown): value is Invalidation {
   if (!value || typeof value !== 'object') return false;
@@ -26,8 +26,10 @@ function isInvalidation(value: unknown): value is Invalidation {
  * - with Redis, every instance publishes what it invalidates on `<prefix>:auth-cache` and
  *   applies what the others publish (a reconnect forgets everything, since messages may
  *   have been missed while disconnected);
- * - on a SQLite file, `PRAGMA data_version` changes when another process (the CLI)
- *   commits a write; it is read every 250 ms and a change forgets everything.
+ * - on a SQLite file, triggers count every change to a key, user or session, from any
+ *   connection (the CLI's, a shell's, this server's own), but not the last-used times that
+ *   the usage writer thread records; the count is read every 250 ms and a change forgets
+ *   everything.
  * Without either (Postgres without Redis), the caller caps the cache's TTL at 1 s.
  */
 export async function connectInvalidationBus(
@@ -88,7 +90,10 @@ export async function connectInvalidationBus(
 
   if (storage.dialect === 'sqlite' && options.sqliteFile && options.sqliteFile !== ':memory:') {
     const readVersion = async () =>
-      Number(Object.values((await sql`pragma data_version`.execute(storage.db)).rows[0] ?? {})[0]);
+      Number(
+        (await sql<{ n: number }>`select n from credential_changes where id = 1`.execute(storage.db)).rows[0]
+          ?.n,
+      );
     let version = await readVersion();
     let polling = false;
     const timer = setInterval(() => {
@@ -105,7 +110,7 @@ export async function connectInvalidationBus(
         .finally(() => {
           polling = false;
         });
-    }, DATA_VERSION_POLL_MS);
+    }, CHANGES_POLL_MS);
     timer.unref();
     channels.push('sqlite');
     stops.push(async () => clearInterval(timer));

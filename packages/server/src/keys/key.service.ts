@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ApiError, generateKey, inspectKey, keyStart, suppliedKeyProblem } from '@latchkey/core';
 import type { Kysely, Transaction } from 'kysely';
 import { AuthCache } from '../cache/auth-cache.js';
+import type { DatabaseConfig } from '../config/config.js';
 import { isoNow, isUniqueViolation, lockWithinTransaction } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
 import { seal, unseal } from '../secrets/seal.js';
@@ -11,7 +12,8 @@ import { checkKey, type KeyCheck, normaliseIpRule } from './key.check.js';
 import { digestSecret } from './key.hash.js';
 import { KeyRepository, type KeyWithOwner } from './key.repository.js';
 import type { ApiKeyRow, KeyOrigin } from './key.table.js';
-import { UsageBuffer } from './usage-buffer.js';
+import { UsageBuffer, type UsageEntry } from './usage-buffer.js';
+import { UsageWriter, writesUsageOffThread } from './usage-writer.js';
 
 export const MAX_GRACE_SECONDS = 86_400;
 
@@ -63,9 +65,25 @@ export class KeyService {
     onUsageError: (error: unknown) => void,
     /** Verified keys by digest; every write below invalidates what it changes. */
     readonly cache: AuthCache = AuthCache.disabled(),
+    /**
+     * Where `db` stores its data. On a SQLite file, key usage is written from a worker
+     * thread with a connection of its own (see usage-writer.ts); otherwise, or when not
+     * given, through `db`.
+     */
+    storage?: DatabaseConfig,
   ) {
     this.keys = new KeyRepository(db);
-    this.usage = new UsageBuffer((entries) => this.keys.recordUsage(entries), onUsageError);
+    const inThread = (entries: UsageEntry[]) => this.keys.recordUsage(entries);
+    if (writesUsageOffThread(storage)) {
+      const writer = new UsageWriter(storage.file, { fallback: inThread, onThreadError: onUsageError });
+      this.usage = new UsageBuffer(
+        (entries) => writer.write(entries),
+        onUsageError,
+        () => writer.close(),
+      );
+    } else {
+      this.usage = new UsageBuffer(inThread, onUsageError);
+    }
   }
 
   digest(value: string): string {

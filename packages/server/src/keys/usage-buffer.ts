@@ -1,3 +1,10 @@
+/** The last use of one key, as the buffer hands it to its writer. */
+export interface UsageEntry {
+  id: string;
+  at: string;
+  ip: string;
+}
+
 /**
  * Keeps the last use of each key in memory and writes them in batches, so that
  * authenticating a request never writes to the database.
@@ -8,8 +15,10 @@ export class UsageBuffer {
   private flushing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly write: (entries: { id: string; at: string; ip: string }[]) => Promise<void>,
+    private readonly write: (entries: UsageEntry[]) => Promise<void>,
     private readonly onError: (error: unknown) => void,
+    /** Releases what the writer holds (its thread), after the last flush. */
+    private readonly closeWriter: () => Promise<void> = async () => {},
   ) {}
 
   record(keyId: string, ip: string, at: Date = new Date()): void {
@@ -36,8 +45,14 @@ export class UsageBuffer {
     return this.flushing;
   }
 
+  /** Writes what is pending, then closes the writer. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
     await this.flush();
+    try {
+      await this.closeWriter();
+    } catch (err) {
+      this.onError(err);
+    }
   }
 }
