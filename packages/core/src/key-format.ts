@@ -19,11 +19,20 @@ const CRC_TABLE = (() => {
 })();
 const UTF8 = new TextEncoder();
 
+const crcStep = (crc: number, byte: number) => (CRC_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+
 /** CRC-32 (IEEE, as zlib computes it) of a string's UTF-8 bytes. */
 export function crc32(text: string): number {
   let crc = 0xffffffff;
-  for (const byte of UTF8.encode(text)) {
-    crc = (CRC_TABLE[(crc ^ byte) & 0xff] as number) ^ (crc >>> 8);
+  // Keys are ASCII, whose characters are their own UTF-8 bytes: no encoding on the hot path.
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code > 0x7f) {
+      crc = 0xffffffff;
+      for (const byte of UTF8.encode(text)) crc = crcStep(crc, byte);
+      break;
+    }
+    crc = crcStep(crc, code);
   }
   return (crc ^ 0xffffffff) >>> 0;
 }

@@ -63,7 +63,7 @@ export class KeyService {
     private readonly secrets: Secrets,
     private readonly prefix: string,
     onUsageError: (error: unknown) => void,
-    /** Verified keys by digest; every write below invalidates what it changes. */
+    /** Verified keys; every write below invalidates what it changes. */
     readonly cache: AuthCache = AuthCache.disabled(),
     /**
      * Where `db` stores its data. On a SQLite file, key usage is written from a worker

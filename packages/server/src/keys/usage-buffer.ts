@@ -10,7 +10,8 @@ export interface UsageEntry {
  * authenticating a request never writes to the database.
  */
 export class UsageBuffer {
-  private pending = new Map<string, { at: string; ip: string }>();
+  /** Last use per key id: when (ms since the epoch; made a string only when written) and from where. */
+  private pending = new Map<string, { atMs: number; ip: string }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
 
@@ -22,7 +23,7 @@ export class UsageBuffer {
   ) {}
 
   record(keyId: string, ip: string, at: Date = new Date()): void {
-    this.pending.set(keyId, { at: at.toISOString(), ip });
+    this.pending.set(keyId, { atMs: at.getTime(), ip });
   }
 
   start(intervalMs: number): void {
@@ -34,7 +35,11 @@ export class UsageBuffer {
   flush(): Promise<void> {
     this.flushing = this.flushing.then(async () => {
       if (this.pending.size === 0) return;
-      const batch = [...this.pending].map(([id, v]) => ({ id, ...v }));
+      const batch = [...this.pending].map(([id, v]) => ({
+        id,
+        at: new Date(v.atMs).toISOString(),
+        ip: v.ip,
+      }));
       this.pending = new Map();
       try {
         await this.write(batch);
