@@ -242,6 +242,16 @@ async function main(): Promise<void> {
       envBig,
       'Latchkey listening',
     );
+    // The random-keys row gets a process of its own on the same file, so that each row's
+    // resident memory is its own: what 1 M keys cost with one key in use, and what a working
+    // set of distinct keys adds (cache entries, buffered last use, the usage writer thread).
+    const lkBigRandom = await start(
+      'Latchkey SQLite 1M (random keys)',
+      serverCore,
+      [main, 'serve'],
+      envBig,
+      'Latchkey listening',
+    );
     const lkPg = pgSeed
       ? await start('Latchkey Postgres', serverCore, [main, 'serve'], envPg, 'Latchkey listening')
       : undefined;
@@ -302,7 +312,7 @@ async function main(): Promise<void> {
       {
         id: 'random-1m',
         label: 'X-API-Key, random keys over 1 M',
-        server: lkBig,
+        server: lkBigRandom,
         randomKeysFile: big.keysFile,
         keys: big.count,
         system: 'latchkey',
