@@ -117,12 +117,18 @@ export function checkTargets(report: BenchReport): TargetCheck[] {
       met: times >= 10,
     });
   }
-  const bigRss = Math.max(...['hot-1m', 'random-1m'].map((id) => by.get(id)?.rssMb ?? 0));
-  if (bigRss > 0) {
+  // Each 1 M row has a process of its own: what the keys in the database cost, and what a
+  // working set of distinct keys in use adds.
+  for (const [id, what] of [
+    ['hot-1m', 'one key in use'],
+    ['random-1m', 'random keys in use'],
+  ] as const) {
+    const rss = by.get(id)?.rssMb;
+    if (rss === undefined) continue;
     out.push({
-      target: 'resident memory ≤ 150 MB with 1 M keys',
-      measured: `${bigRss} MB`,
-      met: bigRss <= 150,
+      target: `resident memory ≤ 150 MB with 1 M keys (${what})`,
+      measured: `${rss} MB`,
+      met: rss <= 150,
     });
   }
   return out;
