@@ -153,9 +153,10 @@ describe('key usage on a SQLite file, written by a worker thread', () => {
       .prepare("select count(*) as n from api_keys where last_used_ip = '203.0.113.9'")
       .get() as { n: number };
     expect(written.n).toBe(20_000);
-    expect(longestGap).toBeLessThan(200);
-    // Written on this thread, the flush is one block as long as itself, however fast the machine.
-    expect(longestGap).toBeLessThan(flushMs / 2);
+    // Written on this thread, the flush is one block as long as itself (about 340 ms here),
+    // however fast the machine. Off the thread, what is left is building the batch (tens of
+    // ms); the floor of 100 ms leaves room for a loaded machine's scheduling.
+    expect(longestGap).toBeLessThan(Math.max(100, flushMs / 2));
   });
 
   it('reports a failed write to onError without throwing, and writes again once it can', async () => {
