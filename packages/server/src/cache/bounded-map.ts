@@ -2,6 +2,11 @@
  * A map with a size bound and a time-to-live. Entries are evicted oldest-first (by
  * insertion) when the map is full, and treated as absent once older than the TTL. A hit
  * does not reorder: eviction is first-in first-out, which keeps a hit to one Map lookup.
+ *
+ * A full map evicts its oldest 1 % at once. One at a time, every eviction would start a
+ * new iteration at the head of the Map, where V8 keeps the slots of deleted entries until
+ * it rehashes: each one then stepped over thousands of them (8 µs per insertion at 10 000
+ * entries, measured when every request brought a new key).
  */
 export class BoundedMap<V> {
   private readonly entries = new Map<string, { value: V; storedAt: number }>();
@@ -28,10 +33,12 @@ export class BoundedMap<V> {
   set(key: string, value: V, now: number = Date.now()): void {
     if (this.maxEntries <= 0) return;
     this.entries.delete(key);
-    while (this.entries.size >= this.maxEntries) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
+    if (this.entries.size >= this.maxEntries) {
+      let evict = this.entries.size - this.maxEntries + Math.ceil(this.maxEntries / 100);
+      for (const oldest of this.entries.keys()) {
+        this.entries.delete(oldest);
+        if (--evict <= 0) break;
+      }
     }
     this.entries.set(key, { value, storedAt: now });
   }
