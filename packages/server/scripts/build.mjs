@@ -2,6 +2,7 @@
 // @latchkey/core), with every npm dependency left as an import. `pnpm start`, `latchkey`
 // and the benchmark run this bundle; the TypeScript loader stays out of the running server.
 import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 
 const root = new URL('../', import.meta.url);
@@ -14,7 +15,7 @@ const entries = ['src/main.ts', 'src/keys/usage-writer.worker.ts'];
 
 rmSync(new URL('dist/', root), { recursive: true, force: true });
 await build({
-  absWorkingDir: new URL('.', root).pathname,
+  absWorkingDir: fileURLToPath(root),
   entryPoints: entries,
   entryNames: '[name]',
   outdir: 'dist',
