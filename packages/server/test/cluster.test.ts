@@ -1,13 +1,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HAS_POSTGRES, POSTGRES_URL } from './support/dialects.js';
+import { freePort } from './support/free-port.js';
 import { HAS_REDIS, REDIS_URL } from './support/redis.js';
 
 // Two server processes on one Postgres schema and one Redis prefix, as behind a load
@@ -26,17 +26,6 @@ interface Instance {
   name: string;
   url: string;
   child: ChildProcess;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function startInstance(name: string, env: Record<string, string>): Promise<Instance> {
