@@ -12,8 +12,8 @@ import type { UserRow } from '../src/users/user.table.js';
 
 // The embedded default: a SQLite file, with key usage written by a worker thread on a
 // connection of its own, and the CLI (or a shell) changing credentials from another process.
-// Usage writes must leave the cache alone; every other change from outside must empty it
-// within a second.
+// Usage writes must leave the cache alone; every other change from outside must reach it
+// within a second, and forget only what it changed.
 
 const WITHIN_MS = 1000;
 
@@ -91,6 +91,26 @@ describe('a server on a SQLite file', () => {
       // Longer than the change poll: a usage write is not a change to the credential.
       await new Promise((r) => setTimeout(r, 600));
       expect(await whoami(key)).toBe(200);
+      expect(reads).not.toHaveBeenCalled();
+    } finally {
+      reads.mockRestore();
+    }
+  });
+
+  it("forgets only what another process changed; this server's own change empties nothing else", async () => {
+    const changed = await newKey();
+    const mine = await newKey();
+    const other2 = await newKey();
+    for (const k of [changed, mine, other2]) expect(await whoami(k.key)).toBe(200);
+    other.prepare('update api_keys set is_active = 0 where id = ?').run(changed.id);
+    await app.services.keys.setActive(owner, mine.id, false);
+    expect(await statusWithin(changed.key, 401, WITHIN_MS)).toBe(401);
+    expect(await whoami(mine.key)).toBe(401);
+    // Longer than the change poll, which also sees this server's own change.
+    await new Promise((r) => setTimeout(r, 600));
+    const reads = vi.spyOn(app.services.keys.keys, 'findByDigest');
+    try {
+      expect(await whoami(other2.key)).toBe(200);
       expect(reads).not.toHaveBeenCalled();
     } finally {
       reads.mockRestore();

@@ -7,12 +7,17 @@ import type { AuthCache, Invalidation } from './auth-cache.js';
 
 /** How invalidations reach this instance from other processes. */
 export interface InvalidationBus {
-  /** `redis` (pub/sub), `sqlite` (the file's change counter, for other processes on the box) or both. */
+  /** `redis` (pub/sub), `sqlite` (the file's change log, for other processes on the box) or both. */
   readonly channels: string[];
   stop(): Promise<void>;
 }
 
 const CHANGES_POLL_MS = 250;
+/** More new changes than this in one poll are a bulk change: everything is forgotten. */
+const CHANGES_PER_POLL = 500;
+/** Rows of the change log older than this are deleted, once a minute. */
+const KEEP_CHANGES_MS = 10 * 60_000;
+const PRUNE_EVERY_MS = 60_000;
 
 function isInvalidation(value: unknown): value is Invalidation {
   if (!value || typeof value !== 'object') return false;
@@ -26,10 +31,10 @@ function isInvalidation(value: unknown): value is Invalidation {
  * - with Redis, every instance publishes what it invalidates on `<prefix>:auth-cache` and
  *   applies what the others publish (a reconnect forgets everything, since messages may
  *   have been missed while disconnected);
- * - on a SQLite file, triggers count every change to a key, user or session, from any
+ * - on a SQLite file, triggers log which key, user or session changed, whatever the
  *   connection (the CLI's, a shell's, this server's own), but not the last-used times that
- *   the usage writer thread records; the count is read every 250 ms and a change forgets
- *   everything.
+ *   the usage writer thread records; new rows are read every 250 ms and each forgets what
+ *   it names (this server's own changes were forgotten already, at once).
  * Without either (Postgres without Redis), the caller caps the cache's TTL at 1 s.
  */
 export async function connectInvalidationBus(
@@ -89,24 +94,46 @@ export async function connectInvalidationBus(
   }
 
   if (storage.dialect === 'sqlite' && options.sqliteFile && options.sqliteFile !== ':memory:') {
-    const readVersion = async () =>
+    const highest = async () =>
       Number(
-        (await sql<{ n: number }>`select n from credential_changes where id = 1`.execute(storage.db)).rows[0]
-          ?.n,
+        (
+          await sql<{ seq: number | null }>`select max(seq) as seq from credential_changes`.execute(
+            storage.db,
+          )
+        ).rows[0]?.seq ?? 0,
       );
-    let version = await readVersion();
+    let seen = await highest();
+    let prunedAt = Date.now();
+    const poll = async () => {
+      const { rows } = await sql<{ seq: number; kind: string; ref: string }>`
+        select seq, kind, ref from credential_changes where seq > ${seen} order by seq limit ${CHANGES_PER_POLL}`.execute(
+        storage.db,
+      );
+      if (rows.length === CHANGES_PER_POLL) {
+        // A bulk change: forget everything. The highest number is read first, so that every
+        // change up to it committed before the cache was emptied.
+        const upTo = await highest();
+        cache.apply({ kind: 'all' });
+        seen = upTo;
+      } else {
+        for (const row of rows) {
+          const change = { kind: row.kind, id: row.ref };
+          cache.apply(isInvalidation(change) ? change : { kind: 'all' });
+          seen = row.seq;
+        }
+      }
+      if (Date.now() - prunedAt >= PRUNE_EVERY_MS) {
+        prunedAt = Date.now();
+        const before = new Date(prunedAt - KEEP_CHANGES_MS).toISOString();
+        await sql`delete from credential_changes where at < ${before}`.execute(storage.db);
+      }
+    };
     let polling = false;
     const timer = setInterval(() => {
       if (polling) return;
       polling = true;
-      readVersion()
-        .then((now) => {
-          if (now !== version) {
-            version = now;
-            cache.apply({ kind: 'all' });
-          }
-        })
-        .catch(() => {})
+      poll()
+        .catch((err) => logger.warn({ err: (err as Error).message }, 'could not read credential changes'))
         .finally(() => {
           polling = false;
         });
