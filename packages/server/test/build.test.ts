@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import SqliteDatabase from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from './support/free-port.js';
 
@@ -67,10 +68,12 @@ describe('the compiled server (dist/main.js)', () => {
     const code = readFileSync(BUNDLE, 'utf8');
     expect(code).not.toMatch(/from ["']@latchkey\/core["']/);
     expect(code).toMatch(/from ["']koa["']/);
-    expect(existsSync(path.join(dataDir, 'latchkey.db'))).toBe(true);
+    // The usage writer's thread is an entry point of its own, beside main.js.
+    expect(existsSync(path.join(SERVER_DIR, 'dist/usage-writer.worker.js'))).toBe(true);
   });
 
-  it('answers health and its own version', async () => {
+  it('starts on its SQLite default and answers health and its own version', async () => {
+    expect(existsSync(path.join(dataDir, 'latchkey.db'))).toBe(true);
     const health = await fetch(`${url}/health`);
     expect(health.status).toBe(200);
     expect(await health.json()).toEqual({ status: 'ok', database: 'ok' });
@@ -102,5 +105,36 @@ describe('the compiled server (dist/main.js)', () => {
     expect(r.status).toBe(400);
     expect(r.headers.get('content-type')).toMatch(/^application\/problem\+json/);
     expect(((await r.json()) as { code: string }).code).toBe('VALIDATION_FAILED');
+  });
+
+  // Last: it stops the server, whose shutdown flushes the buffered last use.
+  it("authenticates a key and writes its last use from the bundle's worker thread", async () => {
+    const key = `build-test-${'k'.repeat(32)}`;
+    const registered = await fetch(`${url}/api/v1/auth/register-key`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ api_key: key, label: 'build test' }),
+    });
+    expect(registered.status).toBe(201);
+    const whoami = await fetch(`${url}/api/v1/auth/whoami`, { headers: { 'x-api-key': key } });
+    expect(whoami.status).toBe(200);
+    expect(whoami.headers.get('x-auth-method')).toBe('HeaderTokenAuth');
+
+    const exited = new Promise<number | null>((resolve) => child?.once('exit', resolve));
+    child?.kill('SIGTERM');
+    expect(await exited).toBe(0);
+    const db = new SqliteDatabase(path.join(dataDir, 'latchkey.db'), { readonly: true });
+    try {
+      const row = db.prepare('select last_used_at, last_used_ip from api_keys').get() as {
+        last_used_at: string | null;
+        last_used_ip: string | null;
+      };
+      expect(row.last_used_ip).toBe('127.0.0.1');
+      expect(row.last_used_at).not.toBeNull();
+    } finally {
+      db.close();
+    }
+    // Without the compiled worker the write falls back to the main thread and says so.
+    expect(output).not.toMatch(/usage writer thread failed|could not write key usage/);
   });
 });
