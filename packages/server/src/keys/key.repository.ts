@@ -8,7 +8,8 @@ export interface KeyWithOwner {
   user: UserRow;
 }
 
-const USAGE_CHUNK = 500;
+/** Last-used rows per transaction, on either path (this one, or the SQLite writer thread). */
+export const USAGE_CHUNK = 500;
 
 const KEY_COLUMNS = [
   'k.id',

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { DatabaseConfig } from '../config/config.js';
+import { USAGE_CHUNK } from './key.repository.js';
 import type { UsageEntry } from './usage-buffer.js';
 import type { UsageWorkerData, UsageWorkerReply, UsageWorkerRequest } from './usage-writer.worker.js';
 
@@ -9,8 +10,6 @@ import type { UsageWorkerData, UsageWorkerReply, UsageWorkerRequest } from './us
  * runs inside main.js.
  */
 const WORKER_NAME = 'usage-writer.worker';
-/** Rows per transaction, so that a writer on the main connection never waits long. */
-const CHUNK = 500;
 /** Pause between two transactions of a batch (see usage-writer.worker.ts). */
 const PAUSE_MS = 5;
 /** How long `close` lets the thread finish what it was given before it is terminated. */
@@ -143,7 +142,7 @@ export class UsageWriter {
   private start(): Running {
     const worker = (this.options.spawn ?? spawnUsageWorker)({
       file: this.file,
-      chunk: this.options.chunk ?? CHUNK,
+      chunk: this.options.chunk ?? USAGE_CHUNK,
       pauseMs: this.options.pauseMs ?? PAUSE_MS,
     });
     worker.unref();
