@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { generateKey, keyStart } from '@latchkey/core';
+import { CLI_ACTOR, generateKey, keyStart } from '@latchkey/core';
 import type { Config } from '@latchkey/server';
 import { createApp, loadConfig } from '@latchkey/server';
 import Database from 'better-sqlite3';
@@ -79,12 +79,18 @@ function* keyRows(
 async function prepare(env: Record<string, string>, database: Config['database']) {
   const config: Config = { ...loadConfig({ ...env, LATCHKEY_LOG_LEVEL: 'silent' }), database };
   const app = await createApp(config);
-  const user = await app.services.users.create({
+  const user = await app.services.users.create(CLI_ACTOR, {
     username: BENCH_USER,
     password: BENCH_PASSWORD,
     isSuperuser: false,
   });
-  const { row, plaintext } = await app.services.keys.create(user, { name: 'hot' }, 'cli');
+  const { key, plaintext } = await app.services.keys.create(CLI_ACTOR, user, { name: 'hot' }, 'cli');
+  // The stored row, whose columns the bulk inserts below repeat.
+  const row = await app.storage.db
+    .selectFrom('api_keys')
+    .selectAll()
+    .where('id', '=', key.id)
+    .executeTakeFirstOrThrow();
   return { app, user, hotRow: row, hotKey: plaintext };
 }
 
@@ -140,11 +146,11 @@ export async function seedPostgres(
     for (const r of keyRows(pepper, hotRow, count - 1, keys)) {
       rows.push(r);
       if (rows.length === 1000) {
-        await app.services.storage.db.insertInto('api_keys').values(rows).execute();
+        await app.storage.db.insertInto('api_keys').values(rows).execute();
         rows = [];
       }
     }
-    if (rows.length) await app.services.storage.db.insertInto('api_keys').values(rows).execute();
+    if (rows.length) await app.storage.db.insertInto('api_keys').values(rows).execute();
   } finally {
     await app.close();
   }

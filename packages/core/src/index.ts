@@ -1,9 +1,111 @@
 /**
- * What the Latchkey server and the mock must agree on, in one browser-safe place: the
- * problem codes and their one error class, and the shape of a key.
+ * @latchkey/core: the rules the Latchkey server and the mock both run, in one browser-safe
+ * place. Services over a narrow storage interface (`Store`), the request pipeline over the
+ * contract, the problem codes and their one error class, and the shape of a key. The server
+ * plugs in Kysely storage and Node ports; the mock plugs in `MemoryStore` and Web Crypto.
  */
 export { ApiError, type FieldError, type Problem, toProblem } from './api-error.js';
+export {
+  type Actor,
+  AUDIT_ACTIONS,
+  type AuditAction,
+  type AuditEvent,
+  type AuditFilter,
+  type AuditOutcome,
+  type AuditTargetType,
+  anonymousActor,
+  CLI_ACTOR,
+} from './audit/audit.record.js';
+export type { AuditEntry, AuditService } from './audit/audit.service.js';
+export {
+  Authenticator,
+  BAD_CREDENTIAL,
+  constantTimeEqual,
+  type RequestFacts,
+  wwwAuthenticate,
+} from './auth/authenticator.js';
+export {
+  AUTH_METHODS,
+  type AuthMethod,
+  type CredentialSource,
+  CSRF_COOKIE,
+  CSRF_HEADER,
+  looksLikeJwt,
+  type Principal,
+  QUERY_KEY_PARAM,
+  SESSION_COOKIE,
+} from './auth/credential.js';
+export { SWITCH_OF } from './auth/strategies.js';
+export {
+  BOOTSTRAP_USERNAME,
+  type BootstrapService,
+  type BootstrapStatus,
+  bootstrapStatus,
+  DEFAULT_BOOTSTRAP_LABEL,
+} from './bootstrap/bootstrap.service.js';
+export {
+  AUTH_METHOD_SWITCHES,
+  type AuthMethodSwitch,
+  DEFAULT_RULES,
+  LIMITS,
+  type RulesConfig,
+} from './config.js';
+export { inspectBody } from './contract/body.js';
+export { handlerCoverage } from './contract/coverage.js';
+export {
+  ContractRouter,
+  declaredResponse,
+  listOperations,
+  mswPath,
+  type OperationSpec,
+  pathMatcher,
+  type RouteMatch,
+} from './contract/operations.js';
+export type { ContractDocument, HttpMethod, JsonSchema } from './contract/types.js';
+export { ContractValidator, fieldErrors } from './contract/validation.js';
+export { CORE_HANDLERS, type Core, type CoreOptions, type CoreServices, createCore } from './core.js';
 export { ERROR_CODES, type ErrorCode } from './error-codes.js';
+export { CONTRACT } from './generated/contract.gen.js';
+export {
+  boolParam,
+  type CookieSpec,
+  caller,
+  type Handler,
+  type HandlerContext,
+  type HandlerResult,
+  pageBody,
+  pageOf,
+} from './http/handler.js';
+export {
+  type IncomingBody,
+  type IncomingRequest,
+  NO_BODY,
+  type OutgoingResponse,
+  PASSWORD_OPERATIONS,
+  Pipeline,
+  type PipelineEvent,
+  PROBLEM_JSON,
+  UNLIMITED_OPERATIONS,
+} from './http/pipeline.js';
+export { isJsonType, mediaType, readJsonBody } from './http/read-body.js';
+export {
+  type KeyOrigin,
+  type KeyRecord,
+  type KeyView,
+  type RateLimitSetting,
+  toKeyView,
+} from './keys/key.record.js';
+export {
+  checkKey,
+  isoAt,
+  type KeyCheck,
+  type KeyPatch,
+  type NewKey,
+  narrowKey,
+  newKeyRecord,
+  planRotation,
+} from './keys/key.rules.js';
+export type { CreatedKey, KeyInput, KeyScope, KeyService, VerifyResult } from './keys/key.service.js';
 export {
   CHECKSUM_LENGTH,
   checksum,
@@ -17,4 +119,71 @@ export {
   RANDOM_LENGTH,
   randomBase62,
   suppliedKeyProblem,
-} from './key-format.js';
+} from './keys/key-format.js';
+export { createMemoryDeps } from './memory.js';
+export {
+  canonicalAddress,
+  ipAllowed,
+  ipFamily,
+  normaliseIpRule,
+  parseIpRules,
+  resolveClientIp,
+  stripMappedV4,
+} from './net/ip-rules.js';
+export {
+  type CachedSession,
+  type Clock,
+  type CredentialCache,
+  type ErrorReporter,
+  type Invalidation,
+  type Lockout,
+  type LockoutStore,
+  type LockState,
+  NO_CACHE,
+  type PasswordHasher,
+  type RequestCounter,
+  type SecretBox,
+  type UsageRecorder,
+  type WindowCount,
+} from './ports.js';
+export { MemoryLockoutStore, MemoryRequestCounter } from './protection/memory-counters.js';
+export type { ProtectionService } from './protection/protection.service.js';
+export { decideRateLimit, type RateLimitDecision, type RateLimitPolicy } from './protection/rate-limit.js';
+export { createWebCryptoSecrets, WEB_CRYPTO_PASSWORDS } from './secrets/web-crypto-secrets.js';
+export type { ServiceDeps } from './services.js';
+export type { FoundSession, SessionRecord } from './sessions/session.record.js';
+export { randomToken, type SessionService } from './sessions/session.service.js';
+export { MemoryStore } from './store/memory-store.js';
+export type {
+  AuditRepository,
+  KeyChange,
+  KeyFilter,
+  KeyRepository,
+  KeyWithOwner,
+  Page,
+  PageOf,
+  SessionRepository,
+  Store,
+  TransactionOptions,
+  UsageEntry,
+  UserChange,
+  UserFilter,
+  UserRepository,
+} from './store/store.js';
+export { COMMON_PASSWORDS } from './users/common-passwords.js';
+export { removesLastSuperuser } from './users/last-superuser.js';
+export {
+  checkNewUser,
+  MAX_PASSWORD_LENGTH,
+  passwordProblem,
+  usernameProblem,
+} from './users/password-policy.js';
+export {
+  newUserRecord,
+  toUserView,
+  USER_FLAGS,
+  type UserFlags,
+  type UserRecord,
+  type UserView,
+} from './users/user.record.js';
+export type { NewUser, UserService } from './users/user.service.js';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startMockServer } from './http-server.js';
+import type { MockConfig } from './mock.js';
 import type { SeedSpec } from './seed.js';
-import type { MockConfig } from './store/config.js';
 
 const USAGE = `latchkey-mock: a stateful mock of the Latchkey API over HTTP
 
@@ -45,8 +45,8 @@ export async function runCli(argv: string[]): Promise<void> {
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a whole number, got ${raw}`);
     return n;
   };
-  const config: Partial<MockConfig> = {};
-  const set = <K extends keyof MockConfig>(key: K, value: MockConfig[K] | undefined) => {
+  const config: MockConfig = {};
+  const set = <K extends keyof MockConfig>(key: K, value: MockConfig[K]) => {
     if (value !== undefined) config[key] = value;
   };
   set('rateLimit', number('rate-limit', values['rate-limit']));

@@ -1,8 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiError, toProblem } from '@latchkey/core';
+import { ApiError, stripMappedV4, toProblem } from '@latchkey/core';
 import { createLatchkeyMock, type LatchkeyMock, type LatchkeyMockOptions } from './mock.js';
-import { stripMappedV4 } from './store/ip-rules.js';
 
 /**
  * Options of {@link startMockServer}.
@@ -41,10 +40,11 @@ export interface RunningMockServer {
 async function toRequest(req: IncomingMessage, origin: string): Promise<Request> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
+  // From the raw headers: Node keeps only the first of repeated Authorization headers, and
+  // the core must see every one (two credentials are a 400).
   const headers = new Headers();
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined) continue;
-    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    headers.append(req.rawHeaders[i] as string, req.rawHeaders[i + 1] as string);
   }
   const method = req.method ?? 'GET';
   const body = chunks.length && method !== 'GET' && method !== 'HEAD' ? Buffer.concat(chunks) : undefined;

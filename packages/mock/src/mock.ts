@@ -1,14 +1,30 @@
+import {
+  ApiError,
+  type Clock,
+  type CoreServices,
+  createCore,
+  createMemoryDeps,
+  type Handler,
+  type MemoryStore,
+  type RulesConfig,
+} from '@latchkey/core';
 import { type HttpHandler, http } from 'msw';
-import { listOperations, mswPath, type OperationSpec, pathMatcher } from './contract/operations.js';
-import type { ContractDocument } from './contract/types.js';
-import { ContractValidator } from './contract/validation.js';
-import { CONTRACT } from './generated/contract.gen.js';
-import type { MockHandler } from './handlers/context.js';
-import { OPERATION_HANDLERS } from './handlers/index.js';
-import { dispatch, noOperation } from './http/dispatch.js';
+import { problemResponse, toIncoming, toResponse } from './http/fetch-adapter.js';
+import { notifyObservers } from './http/observe.js';
+import { pageHandlers } from './pages.js';
 import { applySeed, type SeededData, type SeedSpec } from './seed.js';
-import type { Clock, MockConfig } from './store/config.js';
-import { MockStore } from './store/store.js';
+
+/**
+ * The server's settings the mock follows (every one with the server's default): the same
+ * names as the server's configuration, for example `rateLimit`, `lockoutAttempts`,
+ * `authMethods`, `apiKeyHeaders`, `superuserOnly`, `keyPrefix`, `passwordMinLength`.
+ *
+ * @example
+ * ```ts
+ * const config: MockConfig = { rateLimit: 3, authMethods: ['header', 'bearer'] };
+ * ```
+ */
+export type MockConfig = Partial<RulesConfig>;
 
 /**
  * Options of {@link createLatchkeyMock} and {@link createLatchkeyHandlers}.
@@ -28,17 +44,17 @@ export interface LatchkeyMockOptions {
   /** Users and keys created up front; their plaintext values come back in `seeded`. */
   seed?: SeedSpec;
   /** Server settings to mimic; a small `rateLimit` or `lockoutAttempts` makes 429s easy to reach. */
-  config?: Partial<MockConfig>;
+  config?: MockConfig;
   /** The client address msw requests appear to come from. Default `127.0.0.1`. */
   clientIp?: string;
   /** The clock, in epoch milliseconds (to test expiry without waiting). Default `Date.now`. */
   clock?: Clock;
-  /** Replace or remove operation handlers (mainly for the package's own tests). */
-  handlers?: Readonly<Record<string, MockHandler>>;
+  /** Replace operation handlers (for the package's own tests of drift). */
+  handlers?: Readonly<Record<string, Handler>>;
 }
 
 /**
- * A running mock: its msw handlers, its state, and what the seed created.
+ * A running mock: its msw handlers, its services and store, and what the seed created.
  *
  * @example
  * ```ts
@@ -49,12 +65,16 @@ export interface LatchkeyMockOptions {
  */
 export interface LatchkeyMock {
   readonly baseUrl: string;
-  /** The msw request handlers, one per operation of the contract. */
+  /** The msw request handlers: everything under `baseUrl`. */
   readonly handlers: HttpHandler[];
-  /** The in-memory state; replaced by {@link LatchkeyMock.reset}. */
-  readonly store: MockStore;
+  /** The services over the in-memory state, as the server's run over its database; replaced by {@link LatchkeyMock.reset}. */
+  readonly services: CoreServices;
+  /** The in-memory state. */
+  readonly store: MemoryStore;
   /** The seeded users and keys with their plaintext passwords and keys. */
   readonly seeded: SeededData;
+  /** Resolves when the seed is stored (every request waits for it too). */
+  readonly ready: Promise<void>;
   /**
    * Answers a request without msw (the mock HTTP server uses this): 404 or 405 when no
    * operation of the contract is at that method and path; undefined when the URL is not
@@ -79,11 +99,9 @@ export function findMockFor(url: string): LatchkeyMock | undefined {
   return [...registry].reverse().find((m) => url.startsWith(m.baseUrl));
 }
 
-let sharedValidator: ContractValidator | undefined;
-
 /**
- * Creates a stateful mock of Latchkey: msw handlers for every operation of openapi.yaml,
- * backed by an in-memory store with the server's rules.
+ * Creates a stateful mock of Latchkey: msw handlers that run the server's own rules and
+ * request pipeline (from `@latchkey/core`) over an in-memory store.
  *
  * @example
  * ```ts
@@ -96,72 +114,75 @@ let sharedValidator: ContractValidator | undefined;
  * });
  * const server = setupServer(...mock.handlers);
  * server.listen({ onUnhandledRequest: 'error' });
- * const res = await fetch('http://latchkey.test/api/v1/auth/whoami', { headers: { 'X-API-Key': mock.seeded.keys[0]!.key } });
+ * const res = await fetch('http://latchkey.test/api/v1/auth/whoami', { headers: { 'X-API-Key': mock.seeded.keys.ci!.key } });
  * ```
  */
 export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
   const baseUrl = new URL(options.baseUrl).href.replace(/\/+$/, '');
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
-  const document: ContractDocument = CONTRACT;
-  sharedValidator ??= new ContractValidator(document);
-  const validator = sharedValidator;
-  const operationHandlers = options.handlers ?? OPERATION_HANDLERS;
   const clientIp = options.clientIp ?? '127.0.0.1';
-  const makeStore = () => new MockStore(options.config, options.clock);
-  let store = makeStore();
-  let seeded = applySeed(store, options.seed);
-  const operations = listOperations(document).map((spec) => ({ spec, match: pathMatcher(spec.path) }));
+  const clock = options.clock ?? (() => Date.now());
 
-  const answer = (spec: OperationSpec, request: Request, params: Record<string, string>, ip: string) =>
-    dispatch({ store, document, validator, handlers: operationHandlers }, spec, request, params, ip);
+  const start = () => {
+    const deps = createMemoryDeps(options.config, clock, (message, detail) => console.error(message, detail));
+    const core = createCore(deps, { handlers: { ...pageHandlers, ...options.handlers } });
+    const { seeded, stored } = applySeed(deps, options.seed);
+    // Every request waits for the seed; a failure surfaces there, not as an unhandled rejection.
+    stored.catch(() => {});
+    return { deps, core, seeded, ready: stored };
+  };
+  let state = start();
 
   const localPath = (request: Request) => new URL(request.url).pathname.slice(basePath.length) || '/';
-  const handlers = operations.flatMap(({ spec, match }) => {
-    const resolver = ({ request }: { request: Request }) =>
-      answer(spec, request, match(localPath(request)) ?? {}, clientIp);
-    const path = `${baseUrl}${mswPath(spec.path)}`;
-    // HEAD is answered like GET, as the server does.
-    return spec.method === 'get'
-      ? [http.get(path, resolver), http.head(path, resolver)]
-      : [http[spec.method](path, resolver)];
-  });
-  // Anything else under baseUrl gets the server's 404 NOT_FOUND or 405 METHOD_NOT_ALLOWED.
-  handlers.push(
-    http.all(`${baseUrl}/*`, ({ request }) => {
-      const path = localPath(request);
-      return noOperation(
-        request,
-        operations.some(({ match }) => match(path) !== undefined),
-      );
-    }),
-  );
+
+  async function answer(request: Request, ip: string): Promise<Response> {
+    await state.ready;
+    const path = localPath(request);
+    const { core, deps } = state;
+    let response: Response;
+    let operationId: string | undefined;
+    try {
+      const incoming = await toIncoming(request, path, ip, deps.config.maxBodyBytes);
+      const out = await core.pipeline.handle(incoming);
+      operationId = out.operationId;
+      response = toResponse(out, clock());
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      response = problemResponse(err, path);
+    }
+    if (operationId) {
+      const id = operationId;
+      const answered = response;
+      notifyObservers(() => ({ operationId: id, request, response: answered.clone() }));
+    }
+    return response;
+  }
+
+  const resolver = ({ request }: { request: Request }) => answer(request, clientIp);
+  const handlers = [http.all(baseUrl, resolver), http.all(`${baseUrl}/*`, resolver)];
 
   const mock: LatchkeyMock = {
     baseUrl,
     handlers,
+    get services() {
+      return state.core.services;
+    },
     get store() {
-      return store;
+      return state.deps.store;
     },
     get seeded() {
-      return seeded;
+      return state.seeded;
+    },
+    get ready() {
+      return state.ready;
     },
     async handle(request, ip = clientIp) {
       if (!request.url.startsWith(baseUrl)) return undefined;
-      const path = localPath(request);
-      const method = request.method === 'HEAD' ? 'get' : request.method.toLowerCase();
-      let pathExists = false;
-      for (const { spec, match } of operations) {
-        const params = match(path);
-        if (!params) continue;
-        pathExists = true;
-        if (spec.method === method) return answer(spec, request, params, ip);
-      }
-      return noOperation(request, pathExists);
+      return answer(request, ip);
     },
     reset() {
-      store = makeStore();
-      seeded = applySeed(store, options.seed);
-      return seeded;
+      state = start();
+      return state.seeded;
     },
   };
   registry.add(mock);
@@ -170,7 +191,7 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
 
 /**
  * The msw handlers of a new mock, for `setupServer(...handlers)` or `setupWorker(...handlers)`.
- * The array also carries the mock's `store` and `seeded` data.
+ * The array also carries the mock's `services`, `store` and `seeded` data.
  *
  * @example
  * ```ts
@@ -181,11 +202,11 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
  */
 export function createLatchkeyHandlers(
   options: LatchkeyMockOptions,
-): HttpHandler[] & { readonly mock: LatchkeyMock; readonly seeded: SeededData; readonly store: MockStore } {
+): HttpHandler[] & { readonly mock: LatchkeyMock; readonly seeded: SeededData; readonly store: MemoryStore } {
   const mock = createLatchkeyMock(options);
   return Object.defineProperties([...mock.handlers], {
     mock: { value: mock },
     seeded: { get: () => mock.seeded },
     store: { get: () => mock.store },
-  }) as HttpHandler[] & { mock: LatchkeyMock; seeded: SeededData; store: MockStore };
+  }) as HttpHandler[] & { mock: LatchkeyMock; seeded: SeededData; store: MemoryStore };
 }

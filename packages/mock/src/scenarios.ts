@@ -1,7 +1,16 @@
-import { ERROR_CODES, type ErrorCode } from '@latchkey/core';
+import {
+  ApiError,
+  CONTRACT,
+  DEFAULT_RULES,
+  decideRateLimit,
+  type ErrorCode,
+  listOperations,
+  mswPath,
+  PROBLEM_JSON,
+  toProblem,
+  wwwAuthenticate,
+} from '@latchkey/core';
 import { delay, type HttpHandler, HttpResponse, http } from 'msw';
-import { listOperations, mswPath } from './contract/operations.js';
-import { challenge } from './http/authenticate.js';
 import { findMockFor } from './mock.js';
 
 /**
@@ -26,17 +35,22 @@ type Resolver = Parameters<typeof http.all>[1];
 
 function handlersFor(target: ScenarioTarget, resolver: Resolver): HttpHandler[] {
   const origin = target.baseUrl ? new URL(target.baseUrl).href.replace(/\/+$/, '') : '*';
-  return listOperations()
+  return listOperations(CONTRACT)
     .filter((op) => !target.operationIds || target.operationIds.includes(op.operationId))
     .map((op) => http[op.method](`${origin}${mswPath(op.path)}`, resolver, { once: target.once ?? false }));
 }
 
-function problem(code: ErrorCode, detail: string, path: string, extra: Record<string, unknown> = {}) {
-  const { status, title } = ERROR_CODES[code];
-  return { type: `/docs/errors/${code}`, title, status, code, detail, instance: path, ...extra };
+function problem(code: ErrorCode, detail: string, path: string, retryAfter?: number) {
+  return toProblem(new ApiError(code, detail, retryAfter === undefined ? {} : { retryAfter }), path);
 }
 
-const PROBLEM_JSON = 'application/problem+json';
+/** The challenge of the mock that serves `url`, or the server's default one. */
+function challengeFor(url: string): string {
+  const mock = findMockFor(url);
+  return mock
+    ? mock.services.authenticator.challenge('invalid_token')
+    : wwwAuthenticate(DEFAULT_RULES.authMethods, 'invalid_token');
+}
 
 /**
  * Ready-made msw overrides for what is hard to provoke against a live server. Pass them
@@ -62,26 +76,25 @@ export const scenarios = {
     const retryAfter = options.retryAfter ?? 30;
     const limit = options.limit ?? 100;
     return handlersFor(options, ({ request }) => {
-      const reset = Math.ceil(Date.now() / 1000) + retryAfter;
+      // The server's own decision for a count one past the limit, with this wait.
+      const decision = decideRateLimit(
+        { name: 'default', limit, windowS: DEFAULT_RULES.rateWindowS },
+        { consumed: limit + 1, msBeforeReset: retryAfter * 1000 },
+        Date.now(),
+      );
       return HttpResponse.json(
         problem(
           'RATE_LIMITED',
-          `Rate limit exceeded; try again in ${retryAfter} seconds.`,
+          `Rate limit exceeded; try again in ${decision.retryAfterS} seconds.`,
           new URL(request.url).pathname,
-          {
-            retryAfter,
-          },
+          decision.retryAfterS,
         ),
         {
           status: 429,
           headers: {
+            ...decision.headers,
             'Content-Type': PROBLEM_JSON,
-            'Retry-After': String(retryAfter),
-            'X-RateLimit-Limit': String(limit),
-            'X-RateLimit-Remaining': '0',
-            'X-RateLimit-Reset': String(reset),
-            'RateLimit-Policy': `"default";q=${limit};w=60`,
-            RateLimit: `"default";r=0;t=${retryAfter}`,
+            'Retry-After': String(decision.retryAfterS),
           },
         },
       );
@@ -129,7 +142,7 @@ export const scenarios = {
         ),
         {
           status: 401,
-          headers: { 'Content-Type': PROBLEM_JSON, 'WWW-Authenticate': challenge('invalid_token') },
+          headers: { 'Content-Type': PROBLEM_JSON, 'WWW-Authenticate': challengeFor(request.url) },
         },
       ),
     );

@@ -40,8 +40,11 @@ it('serves the seeded mock on the given port with a small rate limit, printing t
     child?.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
   });
   await expect.poll(() => stdout).toContain('"ops"');
-  const seeded = JSON.parse(stdout) as { keys: { key: string }[]; users: Record<string, { id: string }> };
-  expect(seeded.keys[0]?.key).toBe('ci-key-for-other-languages-0123456789');
+  const seeded = JSON.parse(stdout) as {
+    keys: Record<string, { key: string }>;
+    users: Record<string, { id: string }>;
+  };
+  expect(seeded.keys.ci?.key).toBe('ci-key-for-other-languages-0123456789');
 
   const whoami = () =>
     fetch(`${url}/api/v1/auth/whoami`, {

@@ -1,15 +1,21 @@
 import { readFileSync } from 'node:fs';
+import {
+  CONTRACT,
+  CORE_HANDLERS,
+  type ContractDocument,
+  ContractValidator,
+  handlerCoverage,
+  listOperations,
+} from '@latchkey/core';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
-import { handlerCoverage } from '../src/contract/coverage.js';
-import { listOperations } from '../src/contract/operations.js';
-import type { ContractDocument } from '../src/contract/types.js';
-import { ContractValidator } from '../src/contract/validation.js';
-import { CONTRACT } from '../src/generated/contract.gen.js';
-import { OPERATION_HANDLERS } from '../src/handlers/index.js';
 import { observeResponses } from '../src/http/observe.js';
 import { createLatchkeyMock } from '../src/mock.js';
+import { pageHandlers } from '../src/pages.js';
+
+const OPERATION_HANDLERS: Record<string, unknown> = { ...CORE_HANDLERS, ...pageHandlers };
+
 import { scenarios } from '../src/scenarios.js';
 import { checkedResponses } from './support/contract-check.js';
 
@@ -26,16 +32,18 @@ describe('handler coverage', () => {
   });
 
   it('reports the operationId whose handler was removed', () => {
-    const { rotateKey: _removed, ...withoutRotate } = OPERATION_HANDLERS;
+    const { rotateKey: _removed, ...withoutRotate } = OPERATION_HANDLERS as Record<string, unknown> & {
+      rotateKey: unknown;
+    };
     expect(handlerCoverage(currentIds, withoutRotate)).toEqual({ missing: ['rotateKey'], extra: [] });
   });
 
   it('reports a handler for an operation the contract does not have', () => {
-    const handlers = { ...OPERATION_HANDLERS, verifyKey: () => ({ status: 200 }) };
-    expect(handlerCoverage(currentIds, handlers).extra).toEqual(['verifyKey']);
+    const handlers = { ...OPERATION_HANDLERS, unknownOperation: async () => ({ status: 200 }) };
+    expect(handlerCoverage(currentIds, handlers).extra).toEqual(['unknownOperation']);
   });
 
-  it('carries the same contract as openapi.yaml (run `pnpm --filter @latchkey/mock gen` after changing it)', () => {
+  it('carries the same contract as openapi.yaml (run `pnpm --filter @latchkey/core gen` after changing it)', () => {
     expect(CONTRACT).toEqual(current);
   });
 });
@@ -43,7 +51,7 @@ describe('handler coverage', () => {
 describe('response check', () => {
   const validator = new ContractValidator();
   const spec = (id: string) => {
-    const found = listOperations().find((op) => op.operationId === id);
+    const found = listOperations(CONTRACT).find((op) => op.operationId === id);
     if (!found) throw new Error(id);
     return found;
   };
@@ -161,8 +169,8 @@ describe('every operation answers inside the contract', () => {
   };
 
   it('answers each operation, successes and refusals, all checked against the contract', async () => {
-    const root = mock.seeded.keys[0]!.key;
-    const bob = mock.seeded.keys[1]!.key;
+    const root = mock.seeded.keys['root key']!.key;
+    const bob = mock.seeded.keys['bob key']!.key;
     const bobId = mock.seeded.users.bob!.id;
     const statuses: Record<string, number> = {};
     const note = <R extends { status: number }>(id: string, r: R): R => {
@@ -255,7 +263,7 @@ describe('every operation answers inside the contract', () => {
       await call('GET', `/api/v1/admin/keys?user_id=${bobId}&expired=false`, { key: root }),
     );
     note('adminListKeys', await call('GET', '/api/v1/admin/keys', { key: bob }));
-    const bobKeyId = mock.seeded.keys[1]!.id;
+    const bobKeyId = mock.seeded.keys['bob key']!.id;
     note(
       'adminDeactivateKey',
       await call('POST', `/api/v1/admin/keys/${bobKeyId}/deactivate`, { key: root }),
@@ -390,7 +398,7 @@ describe('scenario answers inside the contract', () => {
   beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
   afterAll(() => server.close());
   const validator = new ContractValidator();
-  const whoamiSpec = listOperations().find((op) => op.operationId === 'whoami')!;
+  const whoamiSpec = listOperations(CONTRACT).find((op) => op.operationId === 'whoami')!;
 
   it.each([
     ['rateLimited', () => scenarios.rateLimited({ retryAfter: 5 }), 429],
@@ -399,7 +407,7 @@ describe('scenario answers inside the contract', () => {
   ] as const)('%s', async (_name, make, status) => {
     server.use(...make());
     const res = await fetch('http://scenario-contract.test/api/v1/auth/whoami', {
-      headers: { 'X-API-Key': mock.seeded.keys[0]!.key },
+      headers: { 'X-API-Key': mock.seeded.keys['erin-key-1']!.key },
     });
     server.resetHandlers();
     expect(res.status).toBe(status);

@@ -16,7 +16,7 @@ afterEach(() => {
 it('lists my keys', async () => {
   const client = createLatchkeyClient({
     baseUrl: mock.baseUrl,
-    credentials: { apiKey: mock.seeded.keys[0]!.key },
+    credentials: { apiKey: mock.seeded.keys['alice-key-1']!.key },
   });
   expect((await client.listKeys()).data.count).toBe(1);
 });

@@ -23,7 +23,7 @@ afterEach(() => {
 afterAll(() => server.close());
 
 const client = (options: Partial<Parameters<typeof createLatchkeyClient>[0]> = {}) =>
-  createLatchkeyClient({ baseUrl, credentials: { apiKey: mock.seeded.keys[0]!.key }, ...options });
+  createLatchkeyClient({ baseUrl, credentials: { apiKey: mock.seeded.keys.ci!.key }, ...options });
 
 describe('scenarios', () => {
   it('answers normally without a scenario', async () => {
@@ -99,7 +99,7 @@ describe('scenarios', () => {
     await client().createKey({ body: { name: 'temporary' } });
     expect((await client().listKeys()).data.count).toBe(2);
     const seeded = mock.reset();
-    const fresh = createLatchkeyClient({ baseUrl, credentials: { apiKey: seeded.keys[0]!.key } });
+    const fresh = createLatchkeyClient({ baseUrl, credentials: { apiKey: seeded.keys.ci!.key } });
     expect((await fresh.listKeys()).data.count).toBe(1);
   });
 });

@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '@latchkey/core';
 // The shared scenarios against the mock HTTP server (what `latchkey-mock --port 4010` runs),
 // as a consumer in another language would reach it.
 import { startMockServer } from '../src/http-server.js';
@@ -17,7 +18,7 @@ sharedScenarios('mock HTTP server', async (settings) => {
     baseUrl: running.url,
     fetch: (input, init) => globalThis.fetch(input, init),
     clearLockout: async (address) => {
-      running.mock.store.lockouts.clear(address);
+      await running.mock.services.protection.clearLockout(CLI_ACTOR, address);
     },
     close: () => running.close(),
   };

@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '@latchkey/core';
 // The shared scenarios against the mock through msw in this process, as a consumer's
 // vitest suite would use it.
 import { setupServer } from 'msw/node';
@@ -26,7 +27,7 @@ sharedScenarios('msw mock', async (settings) => {
     baseUrl: mock.baseUrl,
     fetch: (input, init) => globalThis.fetch(input, init),
     clearLockout: async (address) => {
-      mock.store.lockouts.clear(address);
+      await mock.services.protection.clearLockout(CLI_ACTOR, address);
     },
     close: async () => {},
   };

@@ -3,14 +3,14 @@ import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { generateKey } from '@latchkey/core';
+import type { UserRecord } from '@latchkey/core';
+import { CLI_ACTOR, generateKey } from '@latchkey/core';
 import { sql } from 'kysely';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, type LatchkeyApp } from '../src/app.js';
 import { type DatabaseConfig, loadConfig } from '../src/config/config.js';
 import { SECRETS_FILE } from '../src/secrets/secrets.js';
-import type { UserRow } from '../src/users/user.table.js';
 import { DIALECTS, type DialectName } from './support/dialects.js';
 import { expectProblem, expectStatus } from './support/expect.js';
 import {
@@ -31,9 +31,9 @@ const breakChecksum = (key: string) => `${key.slice(0, -1)}${key.endsWith('A') ?
 
 /** Every row of every table of the app's database (migration bookkeeping included), by table. */
 async function dumpAllTables(app: LatchkeyApp): Promise<Record<string, unknown[]>> {
-  const db = app.services.storage.db;
+  const db = app.storage.db;
   const tables =
-    app.services.storage.dialect === 'sqlite'
+    app.storage.dialect === 'sqlite'
       ? sql<{ name: string }>`select name from sqlite_master where type = 'table' order by name`
       : sql<{
           name: string;
@@ -54,7 +54,7 @@ describeEachDialect('get_api_token and check_api_token', (dialect) => {
   });
   afterAll(() => s.close());
 
-  async function newUser(flags: { canCreateTokens?: boolean } = {}): Promise<UserRow> {
+  async function newUser(flags: { canCreateTokens?: boolean } = {}): Promise<UserRecord> {
     users += 1;
     return s.createUser(`token-user-${users}`, flags);
   }
@@ -125,10 +125,11 @@ describeEachDialect('get_api_token and check_api_token', (dialect) => {
 
     // A token issued 31 days ago has expired: it is not handed out again.
     const other = await newUser();
-    const old = await s.app.services.keys.issueToken(other, 30, new Date(Date.now() - 31 * DAY_MS));
+    const old = await s.app.services.keys.issueToken(CLI_ACTOR, other);
+    await s.setExpiry(old.key.id, new Date(Date.now() - DAY_MS).toISOString());
     const fresh = await getApiToken(other.username);
     expectStatus(fresh, 200);
-    expect(fresh.body.id).not.toBe(old.row.id);
+    expect(fresh.body.id).not.toBe(old.key.id);
     expect(fresh.body.token).not.toBe(old.plaintext);
     expect(Date.parse(fresh.body.expires)).toBeGreaterThan(Date.now() + 29 * DAY_MS);
   });
@@ -148,7 +149,7 @@ describeEachDialect('get_api_token and check_api_token', (dialect) => {
     const replies = await Promise.all(Array.from({ length: 8 }, () => getApiToken(user.username)));
     for (const r of replies) expectStatus(r, 200);
     expect(new Set(replies.map((r) => r.body.token)).size).toBe(1);
-    const issued = await s.app.services.storage.db
+    const issued = await s.app.storage.db
       .selectFrom('api_keys')
       .select('id')
       .where('user_id', '=', user.id)
@@ -184,7 +185,7 @@ describeEachDialect('get_api_token and check_api_token', (dialect) => {
     expect(await check(generated.key)).toEqual({ success: true, user_id: user.id });
     const issued = (await getApiToken(user.username)).body;
     expect(await check(issued.token)).toEqual({ success: true, user_id: user.id });
-    const supplied = await s.app.services.keys.create(user, { name: 'netbox', key: HEX40 }, 'api');
+    const supplied = await s.app.services.keys.create(CLI_ACTOR, user, { name: 'netbox', key: HEX40 }, 'api');
     expect(await check(supplied.plaintext)).toEqual({ success: true, user_id: user.id });
   });
 
@@ -200,28 +201,23 @@ describeEachDialect('get_api_token and check_api_token', (dialect) => {
     expect(await check(breakChecksum(good.key))).toEqual(refused);
     expect(await check(`${good.key}x`)).toEqual(refused);
 
-    const hourAgo = new Date(Date.now() - 3_600_000);
-    const expired = await s.app.services.keys.create(
-      user,
-      { name: 'expired', expires_at: new Date(hourAgo.getTime() + 60_000).toISOString() },
-      'api',
-      { now: hourAgo },
-    );
-    expect(await check(expired.plaintext)).toEqual(refused);
+    const expired = await s.createKey(user, { name: 'expired' });
+    await s.setExpiry(expired.id, new Date(Date.now() - 3_540_000).toISOString());
+    expect(await check(expired.key)).toEqual(refused);
 
     const deactivated = await s.createKey(user);
-    await s.app.services.keys.setActive(user, deactivated.id, false);
+    await s.app.services.keys.setActive(CLI_ACTOR, user, deactivated.id, false);
     expect(await check(deactivated.key)).toEqual(refused);
 
     const deleted = await s.createKey(user);
-    await s.app.services.keys.delete(user, deleted.id);
+    await s.app.services.keys.delete(CLI_ACTOR, user, deleted.id);
     expect(await check(deleted.key)).toEqual(refused);
 
     // The owner's deactivation ends every key of theirs.
     const gone = await newUser();
     const theirs = await s.createKey(gone);
     expect((await check(theirs.key)).success).toBe(true);
-    await s.app.services.users.setActive(gone.id, false);
+    await s.app.services.users.setActive(CLI_ACTOR, gone.id, false);
     expect(await check(theirs.key)).toEqual(refused);
 
     // The good key was never affected.
@@ -288,7 +284,7 @@ describeEachDialect('what is stored', (dialect) => {
     const text = JSON.stringify(everything);
     for (const secret of secrets) expect(text, `the database holds ${secret}`).not.toContain(secret);
 
-    const db = s.app.services.storage.db;
+    const db = s.app.storage.db;
     const keyRows = await db.selectFrom('api_keys').selectAll().execute();
     expect(keyRows).toHaveLength(4);
     for (const row of keyRows) {
@@ -318,7 +314,7 @@ describeEachDialect('what is stored', (dialect) => {
 
 describeEachDialect('the hot path', (dialect) => {
   let s: TestServer;
-  let user: UserRow;
+  let user: UserRecord;
 
   beforeAll(async () => {
     // No background flush during these tests: only flushUsage() writes usage.
@@ -334,7 +330,7 @@ describeEachDialect('the hot path', (dialect) => {
 
   it('refuses a malformed key or a bad checksum without reading the database', async () => {
     const good = await s.createKey(user);
-    const find = vi.spyOn(s.app.services.keys.keys, 'findByDigest');
+    const find = vi.spyOn(s.app.services.store.keys, 'findByDigest');
 
     for (const bad of [breakChecksum(good.key), `${good.key}0`, 'lk_short', 'too-short-to-be-a-key']) {
       expectProblem(await whoami({ 'x-api-key': bad }), 401, 'AUTHENTICATION_FAILED');
@@ -360,14 +356,14 @@ describeEachDialect('the hot path', (dialect) => {
     const k = await s.createKey(user, { name: 'used' });
     const other = await s.createKey(user, { name: 'also used' });
     await s.app.flushUsage();
-    const repo = s.app.services.keys.keys;
+    const repo = s.app.services.store.keys;
     const writes = [
       vi.spyOn(repo, 'recordUsage'),
       vi.spyOn(repo, 'update'),
       vi.spyOn(repo, 'insert'),
       vi.spyOn(repo, 'delete'),
-      vi.spyOn(s.app.services.users.users, 'update'),
-      vi.spyOn(s.app.services.users.users, 'insert'),
+      vi.spyOn(s.app.services.store.users, 'update'),
+      vi.spyOn(s.app.services.store.users, 'insert'),
     ];
     const before = await dumpAllTables(s.app);
 
@@ -392,7 +388,7 @@ describeEachDialect('the hot path', (dialect) => {
     await s.app.flushUsage();
     const recordUsage = writes[0]!;
     expect(recordUsage).toHaveBeenCalledTimes(1);
-    const batch = recordUsage.mock.calls[0]![0] as { id: string; ip: string }[];
+    const batch = recordUsage.mock.calls[0]![0] as unknown as { id: string; ip: string }[];
     expect(batch.map((e) => e.id).sort()).toEqual([k.id, other.id].sort());
 
     const shown = await s.call(`/api/v1/keys/${k.id}`, { headers: { authorization: basic(user.username) } });
@@ -472,11 +468,14 @@ describeEachDialect('secrets', (dialect: DialectName) => {
       let token: string;
       let jwt: string;
       try {
-        const user = await first.services.users.create({ username: 'restart', password: PASSWORD });
-        const created = await first.services.keys.create(user, { name: 'survivor' }, 'api');
-        key = { id: created.row.id, plaintext: created.plaintext };
-        token = (await first.services.keys.issueToken(user, 30)).plaintext;
-        jwt = (await first.services.sessions.create(user)).jwt;
+        const user = await first.services.users.create(CLI_ACTOR, {
+          username: 'restart',
+          password: PASSWORD,
+        });
+        const created = await first.services.keys.create(CLI_ACTOR, user, { name: 'survivor' }, 'api');
+        key = { id: created.key.id, plaintext: created.plaintext };
+        token = (await first.services.keys.issueToken(CLI_ACTOR, user)).plaintext;
+        jwt = (await first.services.sessions.login(user, '127.0.0.1')).jwt;
         expect(await whoamiStatus(first, key.plaintext)).toBe(200);
       } finally {
         await first.close();
@@ -490,8 +489,8 @@ describeEachDialect('secrets', (dialect: DialectName) => {
         expect(await whoamiStatus(second, key.plaintext)).toBe(200);
         const verified = await second.services.keys.verify(key.plaintext);
         expect(verified.ok && verified.key.id).toBe(key.id);
-        const user = (await second.services.users.users.findByUsername('restart'))!;
-        expect((await second.services.keys.issueToken(user, 30)).plaintext).toBe(token);
+        const user = (await second.services.store.users.findByUsername('restart'))!;
+        expect((await second.services.keys.issueToken(CLI_ACTOR, user)).plaintext).toBe(token);
         expect(await second.services.sessions.verifyJwt(jwt)).toBeTruthy();
       } finally {
         await second.close();
@@ -502,8 +501,8 @@ describeEachDialect('secrets', (dialect: DialectName) => {
       try {
         expect(await whoamiStatus(stranger, key.plaintext)).toBe(401);
         expect((await stranger.services.keys.verify(key.plaintext)).ok).toBe(false);
-        const user = (await stranger.services.users.users.findByUsername('restart'))!;
-        expect((await stranger.services.keys.issueToken(user, 30)).plaintext).not.toBe(token);
+        const user = (await stranger.services.store.users.findByUsername('restart'))!;
+        expect((await stranger.services.keys.issueToken(CLI_ACTOR, user)).plaintext).not.toBe(token);
         expect(await stranger.services.sessions.verifyJwt(jwt)).toBeFalsy();
       } finally {
         await stranger.close();

@@ -1,5 +1,6 @@
+import type { AuditAction } from '@latchkey/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { AuditAction, AuditEventRow } from '../src/audit/audit.table.js';
+import type { AuditEventRow } from '../src/audit/audit.table.js';
 import { expectProblem, expectStatus } from './support/expect.js';
 import { describeEachDialect, PASSWORD, startTestServer, type TestServer } from './support/test-server.js';
 
@@ -40,7 +41,7 @@ describeEachDialect('audit log', (dialect) => {
     s.call(`/api/v1${path}`, { method, headers, json });
 
   const rows = (action: AuditAction): Promise<AuditEventRow[]> =>
-    s.app.services.storage.db
+    s.app.storage.db
       .selectFrom('audit_events')
       .selectAll()
       .where('action', '=', action)
@@ -361,7 +362,7 @@ describeEachDialect('audit log', (dialect) => {
   });
 
   it('never holds a key, password, token or cookie', async () => {
-    const all = await s.app.services.storage.db.selectFrom('audit_events').selectAll().execute();
+    const all = await s.app.storage.db.selectFrom('audit_events').selectAll().execute();
     expect(all.length).toBeGreaterThan(20);
     const text = JSON.stringify(all);
     secrets.delete('');
@@ -369,7 +370,7 @@ describeEachDialect('audit log', (dialect) => {
     for (const secret of secrets)
       expect(text.includes(secret), `the audit table holds ${secret}`).toBe(false);
     // Nor the digests of keys.
-    const digests = await s.app.services.storage.db.selectFrom('api_keys').select('digest').execute();
+    const digests = await s.app.storage.db.selectFrom('api_keys').select('digest').execute();
     for (const { digest } of digests) expect(text).not.toContain(digest);
   });
 });

@@ -1,5 +1,5 @@
+import type { UserRecord } from '@latchkey/core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { UserRow } from '../src/users/user.table.js';
 import { expectProblem, expectStatus } from './support/expect.js';
 import {
   basic,
@@ -18,7 +18,7 @@ const NEW_PASSWORD = 'another-long-password-77';
 
 describeEachDialect('auth cache: invalidated at once on this instance', (dialect) => {
   let s: TestServer;
-  let admin: UserRow;
+  let admin: UserRecord;
   let n = 0;
   const adminAuth = () => ({ authorization: basic(admin.username) });
 
@@ -32,10 +32,10 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
   const whoami = (headers: Record<string, string>) => s.call('/api/v1/auth/whoami', { headers });
   const call = (method: string, p: string, headers: Record<string, string>, json?: unknown) =>
     s.call(`/api/v1${p}`, { method, headers, json });
-  const cache = () => s.app.services.keys.cache;
+  const cache = () => s.app.cache;
 
   /** A key used once, so that it is cached; proves it is. */
-  async function cachedKey(user: UserRow, input: { expires_at?: string } = {}) {
+  async function cachedKey(user: UserRecord, input: { expires_at?: string } = {}) {
     const key = await s.createKey(user, input);
     expectStatus(await whoami({ 'x-api-key': key.key }), 200);
     expect(cache().getKey(cache().entryId('key', key.key))?.key.id).toBe(key.id);
@@ -56,7 +56,7 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
   }
 
   /** Basic used once, so that it is cached; proves it is. */
-  async function cachedBasic(user: UserRow, password = PASSWORD) {
+  async function cachedBasic(user: UserRecord, password = PASSWORD) {
     const auth = { authorization: basic(user.username, password) };
     expectStatus(await whoami(auth), 200);
     expect(cache().getBasic(cache().basicDigest(user.username, password))?.id).toBe(user.id);
@@ -67,7 +67,7 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
     it('a second request with the same key reads no database row', async () => {
       const owner = await s.createUser(fresh('reads'));
       const key = await cachedKey(owner);
-      const reads = vi.spyOn(s.app.services.keys.keys, 'findByDigest');
+      const reads = vi.spyOn(s.app.services.store.keys, 'findByDigest');
       try {
         expectStatus(await whoami({ 'x-api-key': key.key }), 200);
         expectStatus(await whoami({ authorization: `Token ${key.key}` }), 200);
@@ -80,11 +80,7 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
     it('a change made with plain SQL through the app (as the CLI does) is seen at once', async () => {
       const owner = await s.createUser(fresh('sql'));
       const key = await cachedKey(owner);
-      await s.app.services.storage.db
-        .updateTable('api_keys')
-        .set({ is_active: 0 })
-        .where('id', '=', key.id)
-        .execute();
+      await s.app.storage.db.updateTable('api_keys').set({ is_active: 0 }).where('id', '=', key.id).execute();
       expectProblem(await whoami({ 'x-api-key': key.key }), 401, 'AUTHENTICATION_FAILED');
     });
 
@@ -202,7 +198,7 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
       const { auth: jwt } = await loginJwt(user.username);
       const oldBasic = await cachedBasic(user);
       // The cached pair answers without reading the user (and so without a password hash).
-      const reads = vi.spyOn(s.app.services.users.users, 'findByUsername');
+      const reads = vi.spyOn(s.app.services.store.users, 'findByUsername');
       try {
         expectStatus(await whoami(oldBasic), 200);
         expect(reads).not.toHaveBeenCalled();
@@ -220,7 +216,7 @@ describeEachDialect('auth cache: invalidated at once on this instance', (dialect
 
     it('concurrent Basic requests with a pair not cached yet share one password check', async () => {
       const user = await s.createUser(fresh('herd'));
-      const reads = vi.spyOn(s.app.services.users.users, 'findByUsername');
+      const reads = vi.spyOn(s.app.services.store.users, 'findByUsername');
       try {
         const replies = await Promise.all(
           Array.from({ length: 10 }, () => whoami({ authorization: basic(user.username) })),
@@ -277,8 +273,8 @@ describe('auth cache: bounds', () => {
           expectStatus(await server.call('/api/v1/auth/whoami', { headers: { 'x-api-key': key.key } }), 200);
         }
       }
-      expect(small.app.services.keys.cache.sizes().keys).toBe(3);
-      expect(off.app.services.keys.cache.sizes().keys).toBe(0);
+      expect(small.app.cache.sizes().keys).toBe(3);
+      expect(off.app.cache.sizes().keys).toBe(0);
     } finally {
       await small.close();
       await off.close();

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { generateKey } from '@latchkey/core';
+import type { UserRecord } from '@latchkey/core';
+import { CLI_ACTOR, generateKey } from '@latchkey/core';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { UserRow } from '../src/users/user.table.js';
 import { expectProblem, expectStatus, type Reply } from './support/expect.js';
 import {
   basic,
@@ -128,7 +128,7 @@ async function login(s: TestServer, username: string, password = PASSWORD): Prom
 // ---------------------------------------------------------------------------------------
 // What is stored.
 
-const db = (s: TestServer) => s.app.services.storage.db;
+const db = (s: TestServer) => s.app.storage.db;
 
 const sessionRows = (s: TestServer, userId: string) =>
   db(s).selectFrom('sessions').selectAll().where('user_id', '=', userId).execute();
@@ -179,7 +179,7 @@ function expectFieldErrors(r: Reply, fields: string[]): void {
 
 interface Identity {
   method: string;
-  user: UserRow;
+  user: UserRecord;
   tokenId: string | null;
   expiresAt: string | null;
   writeEnabled?: boolean;
@@ -843,7 +843,7 @@ describeEachDialect('authentication methods', (dialect) => {
         }
         expect(await sessionRows(s, user.id)).toHaveLength(1);
 
-        await s.app.services.users.setActive(user.id, false);
+        await s.app.services.users.setActive(CLI_ACTOR, user.id, false);
 
         for (const [label, path, headers] of attempts) {
           const r = await get(s, path, headers);
@@ -860,7 +860,7 @@ describeEachDialect('authentication methods', (dialect) => {
         );
 
         // Reactivated, the key and the password work again; the ended logins stay ended.
-        await s.app.services.users.setActive(user.id, true);
+        await s.app.services.users.setActive(CLI_ACTOR, user.id, true);
         expectStatus(await whoami(s, cred.apiKey(key)), 200);
         expectStatus(await whoami(s, cred.basic(user.username)), 200);
         expectRejected(await whoami(s, cred.bearer(l.jwt)));

@@ -15,7 +15,7 @@ describeEachDialect('bad input', (dialect) => {
   const keyCount = async () =>
     Number(
       (
-        await s.app.services.storage.db
+        await s.app.storage.db
           .selectFrom('api_keys')
           .select((eb) => eb.fn.countAll().as('n'))
           .executeTakeFirstOrThrow()

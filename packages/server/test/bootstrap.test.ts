@@ -1,4 +1,4 @@
-import { generateKey } from '@latchkey/core';
+import { CLI_ACTOR, generateKey } from '@latchkey/core';
 import { afterEach, expect, it } from 'vitest';
 import { expectProblem, expectStatus } from './support/expect.js';
 import { basic, describeEachDialect, startTestServer, type TestServer } from './support/test-server.js';
@@ -17,10 +17,10 @@ describeEachDialect('bootstrap', (dialect) => {
   const status = () => s.call(STATUS);
   const register = (json: unknown) => s.call(REGISTER, { method: 'POST', json });
   const counts = async () => ({
-    users: await s.app.services.users.users.count(),
+    users: (await s.app.services.store.counts()).users,
     keys: Number(
       (
-        await s.app.services.storage.db
+        await s.app.storage.db
           .selectFrom('api_keys')
           .select((eb) => eb.fn.countAll<string | number>().as('n'))
           .executeTakeFirstOrThrow()
@@ -42,9 +42,17 @@ describeEachDialect('bootstrap', (dialect) => {
       user_id: expect.any(String),
     });
 
-    const user = await s.app.services.users.users.findById(r.body.user_id);
+    const user = await s.app.storage.db
+      .selectFrom('users')
+      .selectAll()
+      .where('id', '=', r.body.user_id)
+      .executeTakeFirst();
     expect(user).toMatchObject({ username: 'admin', is_superuser: 1, is_active: 1, password_hash: null });
-    const key = await s.app.services.keys.keys.findById(r.body.key_id);
+    const key = await s.app.storage.db
+      .selectFrom('api_keys')
+      .selectAll()
+      .where('id', '=', r.body.key_id)
+      .executeTakeFirst();
     expect(key).toMatchObject({
       user_id: r.body.user_id,
       name: 'netbox-plugin',
@@ -158,7 +166,7 @@ describeEachDialect('bootstrap', (dialect) => {
   it('is over once any user exists, for example one made by createsuperuser or from the environment', async () => {
     s = await startTestServer(dialect);
     // What `latchkey createsuperuser` does.
-    await s.app.services.users.create({
+    await s.app.services.users.create(CLI_ACTOR, {
       username: 'root',
       password: 'a-long-root-password-1',
       isSuperuser: true,

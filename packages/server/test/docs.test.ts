@@ -3,9 +3,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ERROR_CODES } from '@latchkey/core';
+import { CONTRACT, ERROR_CODES } from '@latchkey/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readContract } from '../src/http/contract.js';
 import { expectProblem } from './support/expect.js';
 import { startTestServer, type TestServer } from './support/test-server.js';
 
@@ -87,7 +86,7 @@ function jsonBlocks(markdown: string): string[] {
 }
 
 function operationIds(): string[] {
-  const doc = readContract() as { paths: Record<string, Record<string, { operationId?: string }>> };
+  const doc = CONTRACT as { paths: Record<string, Record<string, { operationId?: string }>> };
   return Object.values(doc.paths).flatMap((item) =>
     Object.values(item).flatMap((op) =>
       op && typeof op === 'object' && op.operationId ? [op.operationId] : [],

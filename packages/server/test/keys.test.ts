@@ -1,5 +1,6 @@
+import { request } from 'node:http';
+import type { UserRecord } from '@latchkey/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { UserRow } from '../src/users/user.table.js';
 import { expectProblem, fields, type Reply } from './support/expect.js';
 import { describeEachDialect, PASSWORD, startTestServer, type TestServer } from './support/test-server.js';
 
@@ -33,7 +34,7 @@ describeEachDialect('keys', (dialect) => {
   /** A fresh user and the Authorization header of a login JWT for them. */
   async function newUser(
     flags: { canCreateTokens?: boolean } = {},
-  ): Promise<{ user: UserRow; auth: AuthHeaders }> {
+  ): Promise<{ user: UserRecord; auth: AuthHeaders }> {
     users += 1;
     const username = `keys-user-${users}`;
     const user = await s.createUser(username, flags);
@@ -249,14 +250,16 @@ describeEachDialect('keys', (dialect) => {
     expect(page.body.count).toBe(5);
     expect(page.body.results).toHaveLength(2);
     expect(page.body.previous).toBeNull();
-    const next = new URL(page.body.next);
-    expect(`${next.origin}${next.pathname}`).toBe(`${s.baseUrl}/api/v1/keys`);
+    // Links are relative: a forged Host header can never reach them.
+    expect(page.body.next).toMatch(/^\/api\/v1\/keys\?/);
+    const next = new URL(page.body.next, 'http://relative.invalid');
+    expect(next.pathname).toBe('/api/v1/keys');
     expect(next.searchParams.get('offset')).toBe('2');
     expect(next.searchParams.get('limit')).toBe('2');
     seen.push(...page.body.results.map((k: { id: string }) => k.id));
 
     const visit = async (url: string) => {
-      const u = new URL(url);
+      const u = new URL(url, 'http://relative.invalid');
       const r = await s.call(`${u.pathname}${u.search}`, { headers: auth });
       expectOk(r);
       return r;
@@ -264,14 +267,14 @@ describeEachDialect('keys', (dialect) => {
     page = await visit(page.body.next);
     expect(page.body.count).toBe(5);
     expect(page.body.results).toHaveLength(2);
-    expect(new URL(page.body.previous).searchParams.get('offset')).toBe('0');
-    expect(new URL(page.body.next).searchParams.get('offset')).toBe('4');
+    expect(new URL(page.body.previous, 'http://relative.invalid').searchParams.get('offset')).toBe('0');
+    expect(new URL(page.body.next, 'http://relative.invalid').searchParams.get('offset')).toBe('4');
     seen.push(...page.body.results.map((k: { id: string }) => k.id));
 
     const last = await visit(page.body.next);
     expect(last.body.results).toHaveLength(1);
     expect(last.body.next).toBeNull();
-    expect(new URL(last.body.previous).searchParams.get('offset')).toBe('2');
+    expect(new URL(last.body.previous, 'http://relative.invalid').searchParams.get('offset')).toBe('2');
     seen.push(...last.body.results.map((k: { id: string }) => k.id));
 
     expect(new Set(seen).size).toBe(5);
@@ -285,12 +288,24 @@ describeEachDialect('keys', (dialect) => {
     const created = all.body.results.map((k: { created_at: string }) => k.created_at);
     expect(created).toEqual([...created].sort().reverse());
 
-    // The links name this server even when the request carries a browser's Origin header.
-    const withOrigin = await s.call('/api/v1/keys?limit=2', {
-      headers: { ...auth, origin: 'https://elsewhere.example' },
+    // A forged Host (or an Origin) never reaches a link: links are the path and query only.
+    const forged = await new Promise<{ status: number; body: { next: string } }>((resolve, reject) => {
+      const req = request(
+        `${s.baseUrl}/api/v1/keys?limit=2`,
+        { headers: { ...auth, host: 'attacker.invalid', origin: 'https://elsewhere.invalid' } },
+        (res) => {
+          let text = '';
+          res.on('data', (chunk) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        },
+      );
+      req.on('error', reject);
+      req.end();
     });
-    expectOk(withOrigin);
-    expect(withOrigin.body.next).toBe(`${s.baseUrl}/api/v1/keys?limit=2&offset=2`);
+    expect(forged.status).toBe(200);
+    expect(forged.body.next).toBe('/api/v1/keys?limit=2&offset=2');
   });
 
   it('filters the list by is_active', async () => {
@@ -600,13 +615,8 @@ describeEachDialect('keys', (dialect) => {
       'KEY_NOT_ROTATABLE',
     );
 
-    const hourAgo = new Date(Date.now() - 3_600_000);
-    const { row } = await s.app.services.keys.create(
-      user,
-      { name: 'expired', expires_at: new Date(hourAgo.getTime() + 60_000).toISOString() },
-      'api',
-      { now: hourAgo },
-    );
+    const row = await s.createKey(user, { name: 'expired' });
+    await s.setExpiry(row.id, new Date(Date.now() - 3_540_000).toISOString());
     expectProblem(await api(auth).post(`/keys/${row.id}/rotate`, {}), 409, 'KEY_NOT_ROTATABLE');
     // Neither refusal issued a key.
     expect((await api(auth).get('/keys')).body.count).toBe(2);
@@ -713,14 +723,9 @@ describeEachDialect('keys', (dialect) => {
 
   it('refuses an expired key', async () => {
     const { user, auth } = await newUser();
-    const hourAgo = new Date(Date.now() - 3_600_000);
-    const { row, plaintext } = await s.app.services.keys.create(
-      user,
-      { name: 'expired', expires_at: new Date(hourAgo.getTime() + 60_000).toISOString() },
-      'api',
-      { now: hourAgo },
-    );
-    await expectKeyRefused(plaintext);
+    const row = await s.createKey(user, { name: 'expired' });
+    await s.setExpiry(row.id, new Date(Date.now() - 3_540_000).toISOString());
+    await expectKeyRefused(row.key);
     const shown = await api(auth).get(`/keys/${row.id}`);
     expectOk(shown);
     expect(shown.body.is_active).toBe(true);

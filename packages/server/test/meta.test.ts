@@ -1,3 +1,4 @@
+import { CLI_ACTOR } from '@latchkey/core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import YAML from 'yaml';
 import { describeEachDialect, startTestServer, type TestServer } from './support/test-server.js';
@@ -93,7 +94,7 @@ describeEachDialect('exempt endpoints', (dialect) => {
     expect(up.body).toEqual({ status: 'ok', database: 'ok' });
     const other = await startTestServer(dialect);
     try {
-      await other.app.services.storage.close();
+      await other.app.storage.close();
       const down = await other.call('/health');
       expect(down.status).toBe(503);
       expect(down.body).toEqual({ status: 'unavailable', database: 'unreachable' });
@@ -113,8 +114,10 @@ describeEachDialect('first superuser from the environment', (dialect) => {
       });
       expect(who.status).toBe(200);
       expect(who.body.user).toMatchObject({ username: 'root', is_superuser: true, is_active: true });
-      expect(await s.app.services.users.ensureAdmin('other', 'a-long-admin-password-2')).toBeUndefined();
-      expect(await s.app.services.users.users.count()).toBe(1);
+      expect(
+        await s.app.services.users.ensureAdmin(CLI_ACTOR, 'other', 'a-long-admin-password-2'),
+      ).toBeUndefined();
+      expect((await s.app.services.store.counts()).users).toBe(1);
     } finally {
       await s.close();
     }

@@ -74,7 +74,7 @@ for (const store of STORES) {
       const s = await start({ LATCHKEY_RATE_LIMIT: '100', LATCHKEY_RATE_WINDOW_S: '60' });
       const user = await s.createUser('kim');
       const limited = await s.createKey(user, { name: 'slow' });
-      await s.app.services.storage.db
+      await s.app.storage.db
         .updateTable('api_keys')
         .set({ rate_limit: 3, rate_window_s: 60 })
         .where('id', '=', limited.id)
@@ -247,12 +247,12 @@ for (const store of STORES) {
       const s = await start();
       const { key } = await s.createKey(await s.createUser('dee'));
       for (let i = 0; i < 5; i++) expectStatus(await fail(s), 401);
-      const list = await s.app.services.protection.lockouts.list();
+      const list = await s.app.protection.lockouts.list();
       expect(list.map((l) => l.address)).toEqual(['127.0.0.1']);
       expect(list[0]?.lockedUntil.getTime()).toBeGreaterThan(Date.now() + 290_000);
-      expect(await s.app.services.protection.lockouts.clear('127.0.0.1')).toBe(true);
-      expect(await s.app.services.protection.lockouts.clear('127.0.0.1')).toBe(false);
-      expect(await s.app.services.protection.lockouts.list()).toEqual([]);
+      expect(await s.app.protection.lockouts.clear('127.0.0.1')).toBe(true);
+      expect(await s.app.protection.lockouts.clear('127.0.0.1')).toBe(false);
+      expect(await s.app.protection.lockouts.list()).toEqual([]);
       expectStatus(await s.call(WHOAMI, { headers: { 'x-api-key': key } }), 200);
     });
 
@@ -261,7 +261,7 @@ for (const store of STORES) {
       for (let i = 0; i < 5; i++) expectStatus(await fail(s, { 'x-forwarded-for': `198.51.100.${i}` }), 401);
       const locked = await s.call('/api/v1/keys', { headers: { 'x-forwarded-for': '198.51.100.77' } });
       expectProblem(locked, 429, 'LOCKED_OUT');
-      expect((await s.app.services.protection.lockouts.list()).map((l) => l.address)).toEqual(['127.0.0.1']);
+      expect((await s.app.protection.lockouts.list()).map((l) => l.address)).toEqual(['127.0.0.1']);
     });
 
     it.skipIf(store.skip)(
@@ -286,9 +286,7 @@ for (const store of STORES) {
         });
         expectProblem(spoofed, 429, 'LOCKED_OUT');
         expectStatus(await s.call(WHOAMI, { headers: { 'x-api-key': key } }), 200);
-        expect((await s.app.services.protection.lockouts.list()).map((l) => l.address)).toEqual([
-          '203.0.113.9',
-        ]);
+        expect((await s.app.protection.lockouts.list()).map((l) => l.address)).toEqual(['203.0.113.9']);
       },
     );
 
@@ -301,8 +299,8 @@ for (const store of STORES) {
       for (let i = 0; i < 2; i++) expectStatus(await fail(b), 401);
       expectProblem(await a.call(WHOAMI), 429, 'LOCKED_OUT');
       expectProblem(await b.call(WHOAMI), 429, 'LOCKED_OUT');
-      expect((await a.app.services.protection.lockouts.list()).map((l) => l.address)).toEqual(['127.0.0.1']);
-      await b.app.services.protection.lockouts.clear('127.0.0.1');
+      expect((await a.app.protection.lockouts.list()).map((l) => l.address)).toEqual(['127.0.0.1']);
+      await b.app.protection.lockouts.clear('127.0.0.1');
       expectProblem(await a.call(WHOAMI), 401, 'AUTHENTICATION_REQUIRED');
     });
   });

@@ -3,12 +3,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CLI_ACTOR, type UserRecord } from '@latchkey/core';
 import SqliteDatabase from 'better-sqlite3';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createApp, type LatchkeyApp } from '../src/app.js';
 import { loadConfig } from '../src/config/config.js';
-import type { UserRow } from '../src/users/user.table.js';
 
 // The embedded default: a SQLite file, with key usage written by a worker thread on a
 // connection of its own, and the CLI (or a shell) changing credentials from another process.
@@ -24,14 +24,19 @@ describe('a server on a SQLite file', () => {
   let baseUrl = '';
   /** Another process's connection, as the CLI or the sqlite3 shell has. */
   let other: SqliteDatabase.Database;
-  let owner: UserRow;
+  let owner: UserRecord;
   let n = 0;
 
   const whoami = (key: string) =>
     fetch(`${baseUrl}/api/v1/auth/whoami`, { headers: { 'x-api-key': key } }).then((r) => r.status);
   const newKey = async () => {
-    const { row, plaintext } = await app.services.keys.create(owner, { name: `file-${++n}` }, 'api');
-    return { id: row.id, key: plaintext };
+    const { key, plaintext } = await app.services.keys.create(
+      CLI_ACTOR,
+      owner,
+      { name: `file-${++n}` },
+      'api',
+    );
+    return { id: key.id, key: plaintext };
   };
   /** Polls until the status is the expected one, or the time is up; returns the last status. */
   async function statusWithin(key: string, expected: number, ms: number): Promise<number> {
@@ -60,7 +65,7 @@ describe('a server on a SQLite file', () => {
     baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     other = new SqliteDatabase(path.join(dataDir, 'latchkey.db'));
     other.pragma('busy_timeout = 5000');
-    owner = await app.services.users.create({
+    owner = await app.services.users.create(CLI_ACTOR, {
       username: 'file-owner',
       password: 'a-long-test-password-42',
       isSuperuser: false,
@@ -79,7 +84,7 @@ describe('a server on a SQLite file', () => {
   it('writes last use from the worker thread and keeps the cached key through it', async () => {
     const { id, key } = await newKey();
     expect(await whoami(key)).toBe(200);
-    const reads = vi.spyOn(app.services.keys.keys, 'findByDigest');
+    const reads = vi.spyOn(app.services.store.keys, 'findByDigest');
     try {
       await app.flushUsage();
       const row = other.prepare('select last_used_at, last_used_ip from api_keys where id = ?').get(id) as {
@@ -103,12 +108,12 @@ describe('a server on a SQLite file', () => {
     const other2 = await newKey();
     for (const k of [changed, mine, other2]) expect(await whoami(k.key)).toBe(200);
     other.prepare('update api_keys set is_active = 0 where id = ?').run(changed.id);
-    await app.services.keys.setActive(owner, mine.id, false);
+    await app.services.keys.setActive(CLI_ACTOR, owner, mine.id, false);
     expect(await statusWithin(changed.key, 401, WITHIN_MS)).toBe(401);
     expect(await whoami(mine.key)).toBe(401);
     // Longer than the change poll, which also sees this server's own change.
     await new Promise((r) => setTimeout(r, 600));
-    const reads = vi.spyOn(app.services.keys.keys, 'findByDigest');
+    const reads = vi.spyOn(app.services.store.keys, 'findByDigest');
     try {
       expect(await whoami(other2.key)).toBe(200);
       expect(reads).not.toHaveBeenCalled();

@@ -8,8 +8,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { DatabaseConfig } from '../src/config/config.js';
 import { openStorage, type Storage } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrator.js';
-import { KeyRepository } from '../src/keys/key.repository.js';
-import { KeyService } from '../src/keys/key.service.js';
+import { KyselyKeyRepository as KeyRepository } from '../src/keys/key.repository.js';
+import { createUsageBuffer } from '../src/keys/usage.js';
 import { UsageBuffer } from '../src/keys/usage-buffer.js';
 import { type SpawnUsageWorker, spawnUsageWorker, UsageWriter } from '../src/keys/usage-writer.js';
 
@@ -79,18 +79,12 @@ async function fileDatabase(): Promise<FileDatabase> {
   };
 }
 
-const secrets = {
-  pepper: randomBytes(32),
-  pepperId: 'p1',
-  jwtKey: randomBytes(32),
-  sealKey: randomBytes(32),
-};
-
-/** A key service on the file, as createApp builds it; stopped after the test. */
-function keyService(db: FileDatabase, onError: (error: unknown) => void): KeyService {
-  const keys = new KeyService(db.storage.db, secrets, 'lk_', onError, undefined, db.database);
-  cleanups.push(() => keys.usage.stop());
-  return keys;
+/** The usage buffer on the file, as createApp builds it, with its repository; stopped after the test. */
+function keyService(db: FileDatabase, onError: (error: unknown) => void) {
+  const keys = new KeyRepository(db.storage.db);
+  const usage = createUsageBuffer(db.database, keys, onError);
+  cleanups.push(() => usage.stop());
+  return { keys, usage };
 }
 
 /** The real worker, each one started kept for the test to watch. */
@@ -111,8 +105,8 @@ describe('key usage on a SQLite file, written by a worker thread', () => {
     const onMainThread = vi.spyOn(keys.keys, 'recordUsage');
 
     const at = new Date('2030-01-02T03:04:05.678Z');
-    keys.usage.record(first, '198.51.100.7', at);
-    keys.usage.record(second, '2001:db8::1', at);
+    keys.usage.record(first, '198.51.100.7', at.getTime());
+    keys.usage.record(second, '2001:db8::1', at.getTime());
     await keys.usage.flush();
 
     expect(db.usageOf(first)).toEqual({ last_used_at: at.toISOString(), last_used_ip: '198.51.100.7' });

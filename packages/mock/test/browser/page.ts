@@ -11,7 +11,7 @@ async function run() {
   await worker.start({ onUnhandledRequest: 'bypass', quiet: true });
   const client = createLatchkeyClient({
     baseUrl: 'http://latchkey.test',
-    credentials: { apiKey: mock.seeded.keys[0]?.key ?? '' },
+    credentials: { apiKey: mock.seeded.keys.browser?.key ?? '' },
     maxRateLimitRetries: 0,
   });
   const me = await client.whoami();

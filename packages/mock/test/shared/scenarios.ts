@@ -97,12 +97,13 @@ export function sharedScenarios(name: string, startTarget: StartTarget): void {
       expect(first.count).toBe(3);
       expect(first.results.map((k) => k.name)).toEqual(['three', 'two']);
       expect(first.previous).toBeNull();
-      const next = new URL(first.next ?? '');
+      expect(first.next).toMatch(/^\/api\/v1\/keys\?/);
+      const next = new URL(first.next ?? '', 'http://relative.invalid');
       expect([next.searchParams.get('limit'), next.searchParams.get('offset')]).toEqual(['2', '2']);
       const { data: second } = await admin.listKeys({ query: { limit: 2, offset: 2 } });
       expect(second.results.map((k) => k.id)).toEqual([ids[0]]);
       expect(second.next).toBeNull();
-      expect(new URL(second.previous ?? '').searchParams.get('offset')).toBe('0');
+      expect(new URL(second.previous ?? '', 'http://relative.invalid').searchParams.get('offset')).toBe('0');
 
       const past = await rejection(
         admin.createKey({ body: { name: 'late', expires_at: '2020-01-01T00:00:00Z' } }),

@@ -1,13 +1,13 @@
 // Loaded before every test file (vitest setupFiles): every response any mock produces in
 // this package's tests is checked against openapi.yaml, status, body and headers. A
 // response outside the contract fails the file that produced it.
+
+import { CONTRACT, ContractValidator, listOperations } from '@latchkey/core';
 import { afterAll, expect } from 'vitest';
-import { listOperations } from '../../src/contract/operations.js';
-import { ContractValidator } from '../../src/contract/validation.js';
 import { observeResponses } from '../../src/http/observe.js';
 
 const validator = new ContractValidator();
-const specs = new Map(listOperations().map((spec) => [spec.operationId, spec]));
+const specs = new Map(listOperations(CONTRACT).map((spec) => [spec.operationId, spec]));
 const violations: string[] = [];
 const pending: Promise<void>[] = [];
 let checked = 0;

@@ -26,7 +26,7 @@ export async function startRealServer(settings: TargetSettings = {}): Promise<Ta
     baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     fetch: (input, init) => globalThis.fetch(input, init),
     clearLockout: async (address) => {
-      await app.services.protection.lockouts.clear(address);
+      await app.protection.lockouts.clear(address);
     },
     async close() {
       server.closeAllConnections();

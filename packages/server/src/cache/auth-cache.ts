@@ -1,27 +1,8 @@
 import { hash, randomBytes } from 'node:crypto';
-import type { ApiKeyRow } from '../keys/key.table.js';
-import type { SessionRow } from '../sessions/session.table.js';
-import type { UserRow } from '../users/user.table.js';
+import type { CachedSession, CredentialCache, Invalidation, KeyWithOwner, UserRecord } from '@latchkey/core';
 import { BoundedMap } from './bounded-map.js';
 
-/** What changed, as one instance tells the others. */
-export type Invalidation =
-  | { kind: 'key'; id: string }
-  | { kind: 'user'; id: string }
-  | { kind: 'session'; id: string }
-  | { kind: 'all' };
-
-export interface CachedKey {
-  key: ApiKeyRow;
-  user: UserRow;
-}
-
-export interface CachedSession {
-  session: SessionRow;
-  user: UserRow;
-  /** When the credential stops working, in ms since the epoch (a JWT's exp may come first). */
-  expiresAtMs: number;
-}
+export type { Invalidation } from '@latchkey/core';
 
 export interface AuthCacheOptions {
   maxEntries: number;
@@ -42,10 +23,10 @@ export type Publish = (message: Invalidation) => Promise<void>;
  * message is published to the others. A read that started before an invalidation never
  * stores its (possibly stale) result: `generation` tells.
  */
-export class AuthCache {
-  private readonly keys: BoundedMap<CachedKey>;
+export class AuthCache implements CredentialCache {
+  private readonly keys: BoundedMap<KeyWithOwner>;
   private readonly sessions: BoundedMap<CachedSession>;
-  private readonly basic: BoundedMap<UserRow>;
+  private readonly basic: BoundedMap<UserRecord>;
   private publish: Publish | undefined;
   private gen = 0;
   private readonly salt = randomBytes(32).toString('base64');
@@ -90,11 +71,11 @@ export class AuthCache {
     return this.entryId('basic', `${username}:${password}`);
   }
 
-  getKey(digest: string): CachedKey | undefined {
+  getKey(digest: string): KeyWithOwner | undefined {
     return this.keys.get(digest);
   }
 
-  putKey(digest: string, found: CachedKey, generation: number): void {
+  putKey(digest: string, found: KeyWithOwner, generation: number): void {
     if (generation === this.gen) this.keys.set(digest, found);
   }
 
@@ -107,11 +88,11 @@ export class AuthCache {
     if (generation === this.gen) this.sessions.set(id, found);
   }
 
-  getBasic(digest: string): UserRow | undefined {
+  getBasic(digest: string): UserRecord | undefined {
     return this.basic.get(digest);
   }
 
-  putBasic(digest: string, user: UserRow, generation: number): void {
+  putBasic(digest: string, user: UserRecord, generation: number): void {
     if (generation === this.gen) this.basic.set(digest, user);
   }
 

@@ -1,12 +1,10 @@
 import { createInterface } from 'node:readline/promises';
-import { ApiError } from '@latchkey/core';
+import { ApiError, CLI_ACTOR } from '@latchkey/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createApp } from '../app.js';
+import { createApp, type LatchkeyApp } from '../app.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { openStorage } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
-import { toKeyView } from '../keys/key.view.js';
-import { UserInputError } from '../users/user.service.js';
 import { VERSION } from '../version.js';
 import { serve } from './serve.js';
 
@@ -52,6 +50,18 @@ async function ask(question: string, hidden = false): Promise<string> {
   } finally {
     rl.close();
     if (hidden) process.stdout.write('\n');
+  }
+}
+
+const PAGE = 200;
+
+/** Every user, oldest first, page by page. */
+async function allUsers(app: LatchkeyApp) {
+  const out = [];
+  for (let offset = 0; ; offset += PAGE) {
+    const { rows } = await app.services.users.list({}, { limit: PAGE, offset });
+    out.push(...rows);
+    if (rows.length < PAGE) return out;
   }
 }
 
@@ -186,13 +196,12 @@ export function buildCli(io: CliIo): Command {
         io.env.LATCHKEY_SUPERUSER_PASSWORD ??
         (prompt ? await ask('Password: ', true) : undefined);
       if (!username || !password) {
-        throw new UserInputError(
-          !username ? 'username' : 'password',
-          'is required (give --username and --password)',
+        throw new CliError(
+          `${!username ? 'username' : 'password'} is required (give --username and --password)`,
         );
       }
       await withApp(config, async (app) => {
-        const user = await app.services.users.create({ username, password, isSuperuser: true });
+        const user = await app.services.users.create(CLI_ACTOR, { username, password, isSuperuser: true });
         io.out(`created superuser ${user.username} (${user.id})`);
       });
     });
@@ -206,14 +215,14 @@ export function buildCli(io: CliIo): Command {
         io.out(
           ['ID', 'USERNAME', 'SUPERUSER', 'ACTIVE', 'CAN_CREATE_TOKENS', 'PASSWORD', 'CREATED'].join('\t'),
         );
-        for (const user of await app.services.users.users.list()) {
+        for (const user of await allUsers(app)) {
           io.out(
             [
               user.id,
               user.username,
-              Boolean(user.is_superuser),
-              Boolean(user.is_active),
-              Boolean(user.can_create_tokens),
+              user.is_superuser,
+              user.is_active,
+              user.can_create_tokens,
               user.password_hash ? 'set' : 'none',
               user.created_at,
             ].join('\t'),
@@ -234,9 +243,8 @@ export function buildCli(io: CliIo): Command {
       )
       .action(async (username: string) => {
         await withApp(configFrom(io, {}), async (app) => {
-          const user = await app.services.users.users.findByUsername(username);
-          if (!user) throw new UserInputError('username', `"${username}" does not exist`);
-          await app.services.users.setActive(user.id, active);
+          const user = await app.services.users.getByUsername(username);
+          await app.services.users.setActive(CLI_ACTOR, user.id, active);
           io.out(`${name}d ${username}`);
         });
       });
@@ -254,16 +262,16 @@ export function buildCli(io: CliIo): Command {
     .action(
       async (opts: { user: string; name: string; readOnly?: boolean; expiresAt?: string; key?: string }) => {
         await withApp(configFrom(io, {}), async (app) => {
-          const owner = await app.services.users.users.findByUsername(opts.user);
-          if (!owner) throw new UserInputError('username', `"${opts.user}" does not exist`);
+          const owner = await app.services.users.getByUsername(opts.user);
           if (opts.name.length < 1 || opts.name.length > 100)
-            throw new ApiError('VALIDATION_FAILED', 'name: 1 to 100 characters');
-          const { row, plaintext } = await app.services.keys.create(
+            throw new CliError('--name must be 1 to 100 characters');
+          const { key, plaintext } = await app.services.keys.create(
+            CLI_ACTOR,
             owner,
             { name: opts.name, key: opts.key, write_enabled: !opts.readOnly, expires_at: opts.expiresAt },
             'cli',
           );
-          io.out(`created key ${row.id} for ${owner.username}; it is shown this once:`);
+          io.out(`created key ${key.id} for ${owner.username}; it is shown this once:`);
           io.out(plaintext);
         });
       },
@@ -274,19 +282,16 @@ export function buildCli(io: CliIo): Command {
     .option('--user <username>', 'only this user')
     .action(async (opts: { user?: string }) => {
       await withApp(configFrom(io, {}), async (app) => {
-        const all = opts.user
-          ? [await app.services.users.users.findByUsername(opts.user)]
-          : await app.services.users.users.list();
-        if (opts.user && !all[0]) throw new UserInputError('username', `"${opts.user}" does not exist`);
+        const owner = opts.user ? await app.services.users.getByUsername(opts.user) : undefined;
+        const usernames = new Map((await allUsers(app)).map((u) => [u.id, u.username]));
         io.out(['ID', 'USER', 'NAME', 'START', 'ACTIVE', 'WRITE', 'EXPIRES'].join('\t'));
-        for (const user of all) {
-          if (!user) continue;
-          const { rows } = await app.services.keys.keys.listOwned(user.id, { limit: 10_000, offset: 0 });
-          for (const key of rows.map(toKeyView)) {
+        for (let offset = 0; ; offset += PAGE) {
+          const { rows } = await app.services.keys.list(owner ?? 'any', {}, { limit: PAGE, offset });
+          for (const key of rows) {
             io.out(
               [
                 key.id,
-                user.username,
+                usernames.get(key.user_id),
                 key.name,
                 key.start,
                 key.is_active,
@@ -295,6 +300,7 @@ export function buildCli(io: CliIo): Command {
               ].join('\t'),
             );
           }
+          if (rows.length < PAGE) break;
         }
       });
     });
@@ -303,13 +309,7 @@ export function buildCli(io: CliIo): Command {
     .description('Delete an API key; it stops working at once.')
     .action(async (id: string) => {
       await withApp(configFrom(io, {}), async (app) => {
-        const row = await app.services.storage.db
-          .selectFrom('api_keys')
-          .select(['id', 'user_id'])
-          .where('id', '=', id)
-          .executeTakeFirst();
-        if (!row) throw new ApiError('KEY_NOT_FOUND', `No key with id ${id}.`);
-        await app.services.storage.db.deleteFrom('api_keys').where('id', '=', id).execute();
+        await app.services.keys.delete(CLI_ACTOR, 'any', id);
         io.out(`revoked ${id}`);
       });
     });
@@ -363,7 +363,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(err.message);
       return 2;
     }
-    if (err instanceof UserInputError || err instanceof ApiError || err instanceof CliError) {
+    if (err instanceof ApiError) {
+      // Problems name the API's fields (`body.password`); at the command line that is the option.
+      const text = err.errors?.length
+        ? err.errors.map((e) => `${e.field.replace(/^body\./, '')} ${e.message}`).join('; ')
+        : err.detail;
+      io.err(`error: ${text}`);
+      return 1;
+    }
+    if (err instanceof CliError) {
       io.err(`error: ${err.message}`);
       return 1;
     }

@@ -1,15 +1,13 @@
 import path from 'node:path';
-import { parseIpRules } from '../net/ip-rules.js';
+import { AUTH_METHOD_SWITCHES, type AuthMethodSwitch, parseIpRules, type RulesConfig } from '@latchkey/core';
 
-/** The authentication methods an operator can switch on or off. */
-export const AUTH_METHOD_SWITCHES = ['header', 'bearer', 'token', 'query', 'basic', 'session'] as const;
-export type AuthMethodSwitch = (typeof AUTH_METHOD_SWITCHES)[number];
+export { AUTH_METHOD_SWITCHES, type AuthMethodSwitch } from '@latchkey/core';
 
 export type DatabaseConfig =
   | { kind: 'sqlite'; file: string }
   | { kind: 'postgres'; url: string; schema: string };
 
-export interface Config {
+export interface Config extends RulesConfig {
   host: string;
   port: number;
   dataDir: string;

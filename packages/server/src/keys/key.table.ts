@@ -1,6 +1,5 @@
+import type { KeyOrigin } from '@latchkey/core';
 import type { Insertable, Selectable, Updateable } from 'kysely';
-
-export type KeyOrigin = 'api' | 'get_api_token' | 'rotation' | 'cli';
 
 /** Timestamps are ISO 8601 UTC strings of one fixed width, so they compare as text. */
 export interface ApiKeyTable {

@@ -1,15 +1,12 @@
-/** The last use of one key, as the buffer hands it to its writer. */
-export interface UsageEntry {
-  id: string;
-  at: string;
-  ip: string;
-}
+import type { UsageEntry, UsageRecorder } from '@latchkey/core';
+
+export type { UsageEntry } from '@latchkey/core';
 
 /**
  * Keeps the last use of each key in memory and writes them in batches, so that
  * authenticating a request never writes to the database.
  */
-export class UsageBuffer {
+export class UsageBuffer implements UsageRecorder {
   /** Last use per key id: when (ms since the epoch; made a string only when written) and from where. */
   private pending = new Map<string, { atMs: number; ip: string }>();
   private timer: NodeJS.Timeout | undefined;
@@ -22,8 +19,8 @@ export class UsageBuffer {
     private readonly closeWriter: () => Promise<void> = async () => {},
   ) {}
 
-  record(keyId: string, ip: string, at: Date = new Date()): void {
-    this.pending.set(keyId, { atMs: at.getTime(), ip });
+  record(keyId: string, ip: string, at: number = Date.now()): void {
+    this.pending.set(keyId, { atMs: at, ip });
   }
 
   start(intervalMs: number): void {

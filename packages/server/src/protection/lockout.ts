@@ -1,3 +1,4 @@
+import type { Lockout, LockoutStore, LockState } from '@latchkey/core';
 import type { Redis } from 'ioredis';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { LimiterStore } from './limiter-store.js';
@@ -8,24 +9,12 @@ export interface LockoutSettings {
   durationS: number;
 }
 
-export interface LockState {
-  locked: boolean;
-  /** Failures counted in the current window. */
-  failures: number;
-  retryAfterS: number;
-}
-
-export interface Lockout {
-  address: string;
-  lockedUntil: Date;
-}
-
 /**
  * Locks a client address out after too many failed authentications in a window. Counts
  * live in the limiter store (memory or Redis); locked addresses are also listed in a
  * registry so that admins can see and clear them.
  */
-export class LockoutGuard {
+export class LockoutGuard implements LockoutStore {
   private readonly memoryRegistry = new Map<string, number>();
   private readonly registryKey: string;
 
@@ -57,16 +46,19 @@ export class LockoutGuard {
     };
   }
 
-  /** Counts a failure; returns the lock when this failure started one. */
-  async fail(address: string, now: number = Date.now()): Promise<Lockout | undefined> {
+  /** Counts a failure; returns the failures so far, and the lock when this failure started one. */
+  async fail(
+    address: string,
+    now: number = Date.now(),
+  ): Promise<{ failures: number; lock: Lockout | undefined }> {
     let consumed: number;
     try {
       consumed = (await this.failures.consume(address)).consumedPoints;
     } catch (err) {
-      if (err instanceof RateLimiterRes) return undefined;
+      if (err instanceof RateLimiterRes) return { failures: err.consumedPoints, lock: undefined };
       throw err;
     }
-    if (consumed < this.settings.attempts) return undefined;
+    if (consumed < this.settings.attempts) return { failures: consumed, lock: undefined };
     await this.failures.block(address, this.settings.durationS);
     const lockedUntil = now + this.settings.durationS * 1000;
     if (this.redis) {
@@ -74,7 +66,7 @@ export class LockoutGuard {
     } else {
       this.memoryRegistry.set(address, lockedUntil);
     }
-    return { address, lockedUntil: new Date(lockedUntil) };
+    return { failures: consumed, lock: { address, lockedUntil: new Date(lockedUntil) } };
   }
 
   /** A success before the lock forgets the failures. */

@@ -1,35 +1,61 @@
+import type { Page, PageOf, UserChange, UserFilter, UserRecord, UserRepository } from '@latchkey/core';
 import type { Kysely } from 'kysely';
+import { isUniqueViolation } from '../db/database.js';
 import type { Database } from '../db/database.types.js';
 import type { NewUserRow, UserRow, UserRowUpdate } from './user.table.js';
 
-export class UserRepository {
+/** A stored row as the rules see it. */
+export function toUserRecord(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    username: row.username,
+    password_hash: row.password_hash,
+    is_superuser: Boolean(row.is_superuser),
+    is_active: Boolean(row.is_active),
+    can_create_tokens: Boolean(row.can_create_tokens),
+    created_at: row.created_at,
+    updated_at: row.updated_at,
+  };
+}
+
+function toUserRow(user: UserRecord): NewUserRow {
+  return {
+    ...user,
+    is_superuser: user.is_superuser ? 1 : 0,
+    is_active: user.is_active ? 1 : 0,
+    can_create_tokens: user.can_create_tokens ? 1 : 0,
+  };
+}
+
+function toRowUpdate(change: UserChange): UserRowUpdate {
+  const out: UserRowUpdate = {};
+  if (change.is_superuser !== undefined) out.is_superuser = change.is_superuser ? 1 : 0;
+  if (change.is_active !== undefined) out.is_active = change.is_active ? 1 : 0;
+  if (change.can_create_tokens !== undefined) out.can_create_tokens = change.can_create_tokens ? 1 : 0;
+  if (change.password_hash !== undefined) out.password_hash = change.password_hash;
+  if (change.updated_at !== undefined) out.updated_at = change.updated_at;
+  return out;
+}
+
+/** Users in SQLite or Postgres. */
+export class KyselyUserRepository implements UserRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
-  findById(id: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  async findById(id: string): Promise<UserRecord | undefined> {
+    const row = await this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+    return row && toUserRecord(row);
   }
 
-  findByUsername(username: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
-  }
-
-  async count(): Promise<number> {
+  async findByUsername(username: string): Promise<UserRecord | undefined> {
     const row = await this.db
       .selectFrom('users')
-      .select((eb) => eb.fn.countAll<string | number>().as('n'))
-      .executeTakeFirstOrThrow();
-    return Number(row.n);
+      .selectAll()
+      .where('username', '=', username)
+      .executeTakeFirst();
+    return row && toUserRecord(row);
   }
 
-  list(): Promise<UserRow[]> {
-    return this.db.selectFrom('users').selectAll().orderBy('created_at').orderBy('username').execute();
-  }
-
-  /** A page of users, oldest first, with optional flag filters. */
-  async listPage(
-    filter: { isActive?: boolean | undefined; isSuperuser?: boolean | undefined },
-    page: { limit: number; offset: number },
-  ): Promise<{ count: number; rows: UserRow[] }> {
+  async list(filter: UserFilter, page: Page): Promise<PageOf<UserRecord>> {
     let query = this.db.selectFrom('users');
     if (filter.isActive !== undefined) query = query.where('is_active', '=', filter.isActive ? 1 : 0);
     if (filter.isSuperuser !== undefined)
@@ -44,10 +70,9 @@ export class UserRepository {
       .limit(page.limit)
       .offset(page.offset)
       .execute();
-    return { count: Number(n), rows };
+    return { count: Number(n), rows: rows.map(toUserRecord) };
   }
 
-  /** How many active superusers exist besides the given user. */
   async countOtherActiveSuperusers(exceptId: string): Promise<number> {
     const row = await this.db
       .selectFrom('users')
@@ -59,12 +84,18 @@ export class UserRepository {
     return Number(row.n);
   }
 
-  async insert(row: NewUserRow): Promise<void> {
-    await this.db.insertInto('users').values(row).execute();
+  async insert(user: UserRecord): Promise<boolean> {
+    try {
+      await this.db.insertInto('users').values(toUserRow(user)).execute();
+      return true;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
   }
 
-  async update(id: string, patch: UserRowUpdate): Promise<void> {
-    await this.db.updateTable('users').set(patch).where('id', '=', id).execute();
+  async update(id: string, change: UserChange): Promise<void> {
+    await this.db.updateTable('users').set(toRowUpdate(change)).where('id', '=', id).execute();
   }
 
   /** Deletes a user; their keys and sessions go with them (ON DELETE CASCADE). */

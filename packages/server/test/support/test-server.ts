@@ -4,11 +4,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { CLI_ACTOR, type UserRecord } from '@latchkey/core';
 import { pino } from 'pino';
 import { describe } from 'vitest';
 import { createApp, type LatchkeyApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
-import type { UserRow } from '../../src/users/user.table.js';
 import { DIALECTS, type DialectName } from './dialects.js';
 
 export const PASSWORD = 'a-long-test-password-42';
@@ -28,12 +28,14 @@ export interface TestServer {
   createUser(
     username: string,
     flags?: { superuser?: boolean; canCreateTokens?: boolean; password?: string },
-  ): Promise<UserRow>;
+  ): Promise<UserRecord>;
   /** Creates a key for the user through the service; returns the plaintext and id. */
   createKey(
-    user: UserRow,
+    user: UserRecord,
     input?: { name?: string; write_enabled?: boolean; expires_at?: string | null; allowed_ips?: string[] },
   ): Promise<{ id: string; key: string }>;
+  /** Moves a key's expiry into the past (or anywhere), as if time had passed. */
+  setExpiry(keyId: string, expiresAt: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -89,19 +91,28 @@ export async function startTestServer(
       return { status: res.status, headers: res.headers, body };
     },
     createUser: (username, flags = {}) =>
-      app.services.users.create({
+      app.services.users.create(CLI_ACTOR, {
         username,
         password: flags.password ?? PASSWORD,
         isSuperuser: flags.superuser ?? false,
         canCreateTokens: flags.canCreateTokens ?? true,
       }),
     async createKey(user, input = {}) {
-      const { row, plaintext } = await app.services.keys.create(
+      const { key, plaintext } = await app.services.keys.create(
+        CLI_ACTOR,
         user,
         { name: input.name ?? 'test key', ...input },
         'api',
       );
-      return { id: row.id, key: plaintext };
+      return { id: key.id, key: plaintext };
+    },
+    async setExpiry(keyId, expiresAt) {
+      // Through the watched handle: every cached copy is forgotten, as after any outside write.
+      await app.storage.db
+        .updateTable('api_keys')
+        .set({ expires_at: expiresAt })
+        .where('id', '=', keyId)
+        .execute();
     },
     async close() {
       server.closeAllConnections();

@@ -1,0 +1,263 @@
+import { ApiError, type Problem, toProblem } from '../api-error.js';
+import { anonymousActor } from '../audit/audit.record.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { type CredentialSource, type Principal, QUERY_KEY_PARAM } from '../auth/credential.js';
+import type { RulesConfig } from '../config.js';
+import { inspectBody } from '../contract/body.js';
+import type { ContractRouter } from '../contract/operations.js';
+import type { ContractDocument } from '../contract/types.js';
+import type { ContractValidator } from '../contract/validation.js';
+import type { CoreServices } from '../core.js';
+import type { ErrorReporter } from '../ports.js';
+import type { CookieSpec, Handler, HandlerContext, HandlerResult } from './handler.js';
+
+/** A body as the adapter read it: whether one came, whether it was JSON, and its value. */
+export interface IncomingBody {
+  present: boolean;
+  json: boolean;
+  /** The media type without parameters, lower-case. */
+  type: string;
+  value: unknown;
+}
+
+export const NO_BODY: IncomingBody = { present: false, json: false, type: '', value: undefined };
+
+/** One request as an adapter (Koa, msw, the mock's HTTP server) hands it over. */
+export interface IncomingRequest {
+  method: string;
+  /** The path, without the query string. */
+  path: string;
+  /** The raw query string, without `?`. */
+  search: string;
+  /** A header by lower-case name; a repeated header joined with ", ". */
+  header(name: string): string | undefined;
+  cookie(name: string): string | undefined;
+  clientIp: string;
+  secure: boolean;
+  body: IncomingBody;
+}
+
+/** The answer, for the adapter to write. */
+export interface OutgoingResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** JSON (an object) or text (with `contentType`); undefined for none. */
+  body?: unknown;
+  contentType?: string;
+  cookies: CookieSpec[];
+  /** The operation that answered, when one matched. */
+  operationId?: string;
+  principal?: Principal;
+}
+
+/** What the pipeline tells observers (metrics) as it goes. */
+export type PipelineEvent =
+  | { type: 'authenticated'; method: string; outcome: string }
+  | { type: 'rate_limited' }
+  | { type: 'locked_out' };
+
+/** Operations that check a password themselves: their failures count towards a lockout. */
+export const PASSWORD_OPERATIONS: ReadonlySet<string> = new Set(['login', 'getApiToken']);
+/** Health checks come from load balancers many times a minute and are never limited. */
+export const UNLIMITED_OPERATIONS: ReadonlySet<string> = new Set(['getHealth']);
+
+export const PROBLEM_JSON = 'application/problem+json';
+
+export interface PipelineOptions {
+  router: ContractRouter;
+  validator: ContractValidator;
+  document: ContractDocument;
+  services: CoreServices;
+  config: RulesConfig;
+  handlers: Readonly<Record<string, Handler>>;
+  report: ErrorReporter;
+  observe?: ((event: PipelineEvent) => void) | undefined;
+}
+
+function parseQuery(search: string): Record<string, string | string[]> {
+  const query: Record<string, string | string[]> = {};
+  if (!search) return query;
+  const params = new URLSearchParams(search);
+  for (const name of new Set(params.keys())) {
+    const all = params.getAll(name);
+    query[name] = all.length > 1 ? all : (all[0] ?? '');
+  }
+  return query;
+}
+
+/**
+ * The request pipeline the server and the mock both run, in this order: route by the
+ * contract (404/405), refuse a locked-out address, authenticate when the operation's
+ * security asks for it, count the request against its rate limit, check the media type,
+ * inspect and validate the request, then call the operation's handler. Every refusal is an
+ * application/problem+json response with a stable code.
+ */
+export class Pipeline {
+  constructor(private readonly options: PipelineOptions) {}
+
+  /** Answers one request; never throws. */
+  async handle(request: IncomingRequest): Promise<OutgoingResponse> {
+    const out: OutgoingResponse = { status: 500, headers: {}, cookies: [] };
+    try {
+      await this.run(request, out);
+    } catch (err) {
+      const error = this.asApiError(err, request);
+      out.status = error.status;
+      Object.assign(out.headers, error.headers);
+      if (error.status === 401 && !out.headers['WWW-Authenticate']) {
+        out.headers['WWW-Authenticate'] = this.options.services.authenticator.challenge('invalid_token');
+      }
+      out.body = this.problem(error, request.path);
+      out.contentType = PROBLEM_JSON;
+      out.cookies = [];
+    }
+    return out;
+  }
+
+  /** The problem body of an error (adapters use it for errors outside the pipeline too). */
+  problem(error: ApiError, path: string): Problem {
+    return toProblem(error, path);
+  }
+
+  private asApiError(err: unknown, request: IncomingRequest): ApiError {
+    if (err instanceof ApiError) return err;
+    this.options.report('unhandled error', { err, method: request.method, path: request.path });
+    return new ApiError('INTERNAL_ERROR', 'The server failed to answer this request.');
+  }
+
+  private async run(request: IncomingRequest, out: OutgoingResponse): Promise<void> {
+    const { router, validator, services, config, handlers, observe } = this.options;
+    const { protection, authenticator } = services;
+    const route = router.match(request.method, request.path);
+    if (!route.found) {
+      if (route.pathExists)
+        throw new ApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}.`);
+      throw new ApiError('NOT_FOUND', `Nothing is at ${request.method} ${request.path}.`);
+    }
+    const { spec } = route;
+    const operationId = spec.operationId;
+    out.operationId = operationId;
+    const clientIp = request.clientIp;
+    const query = parseQuery(request.search);
+    const source: CredentialSource = {
+      header: (name) => request.header(name),
+      cookie: (name) => request.cookie(name),
+      queryParam: (name) => query[name],
+    };
+
+    const passwordCheck = PASSWORD_OPERATIONS.has(operationId);
+    const lock =
+      spec.authenticates || passwordCheck
+        ? await protection.assertNotLockedOut(clientIp).catch((err: unknown) => {
+            observe?.({ type: 'locked_out' });
+            throw err;
+          })
+        : undefined;
+
+    let principal: Principal | undefined;
+    if (spec.authenticates) {
+      try {
+        principal = await authenticator.authenticate({ method: request.method, clientIp, source });
+      } catch (err) {
+        if (err instanceof ApiError) observe?.({ type: 'authenticated', method: 'none', outcome: err.code });
+        // A request without any credential is no attempt to guess one.
+        if (err instanceof ApiError && err.code === 'AUTHENTICATION_FAILED') {
+          const left = await protection.recordFailure(
+            clientIp,
+            `${request.method} ${request.path}: ${err.code}`,
+          );
+          throw withWarning(err, protection.lastAttemptWarning(left));
+        }
+        throw err;
+      }
+      observe?.({ type: 'authenticated', method: principal.method, outcome: 'VALID' });
+      if (lock) await protection.recordSuccess(clientIp, lock);
+      out.principal = principal;
+      Object.assign(out.headers, Authenticator.headers(principal));
+      if (principal.method === 'QueryParamTokenAuth') out.headers['Cache-Control'] = 'private, no-store';
+    }
+
+    if (!UNLIMITED_OPERATIONS.has(operationId)) {
+      const decision = await protection.consume(principal, clientIp);
+      Object.assign(out.headers, decision.headers);
+      if (!decision.allowed) {
+        observe?.({ type: 'rate_limited' });
+        throw new ApiError(
+          'RATE_LIMITED',
+          `Rate limit exceeded; try again in ${decision.retryAfterS} seconds.`,
+          {
+            headers: { 'Retry-After': String(decision.retryAfterS) },
+            retryAfter: decision.retryAfterS,
+          },
+        );
+      }
+    }
+
+    const { body } = request;
+    if (spec.operation.requestBody && body.present && !body.json) {
+      throw new ApiError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `Send the body as application/json, not ${body.type || 'without a Content-Type'}.`,
+      );
+    }
+    inspectBody(body.value);
+    if (query[QUERY_KEY_PARAM] !== undefined) delete query[QUERY_KEY_PARAM];
+    const validation = validator.validateRequest(spec, { params: route.params, query, body: body.value });
+    if (!validation.ok) {
+      throw new ApiError(
+        'VALIDATION_FAILED',
+        validation.errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+        {
+          errors: validation.errors,
+        },
+      );
+    }
+
+    const handler = handlers[operationId];
+    if (!handler) throw new ApiError('NOT_FOUND', `Nothing is at ${request.method} ${request.path}.`);
+    const context: HandlerContext = {
+      principal,
+      actor: principal
+        ? { id: principal.user.id, username: principal.user.username, clientIp, via: 'api' }
+        : anonymousActor(clientIp),
+      clientIp,
+      path: request.path,
+      search: new URLSearchParams(request.search),
+      secure: request.secure,
+      params: validation.params,
+      query: validation.query,
+      body: body.value,
+      services,
+      config,
+      document: this.options.document,
+    };
+    let result: HandlerResult;
+    if (passwordCheck) {
+      try {
+        result = await handler(context);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 401) {
+          const left = await protection.recordFailure(clientIp);
+          throw withWarning(err, protection.lastAttemptWarning(left));
+        }
+        throw err;
+      }
+      if (lock) await protection.recordSuccess(clientIp, lock);
+    } else {
+      result = await handler(context);
+    }
+    out.status = result.status;
+    if (result.headers) Object.assign(out.headers, result.headers);
+    if (result.cookies) out.cookies = result.cookies;
+    if (result.body !== undefined) {
+      out.body = result.body;
+      if (result.contentType) out.contentType = result.contentType;
+    }
+  }
+}
+
+/** The same refusal with a sentence added to its detail. */
+function withWarning(error: ApiError, warning: string): ApiError {
+  if (!warning) return error;
+  return new ApiError(error.code, `${error.detail}${warning}`, { headers: error.headers });
+}

@@ -1,0 +1,26 @@
+import type { RulesConfig } from './config.js';
+import type {
+  Clock,
+  CredentialCache,
+  ErrorReporter,
+  LockoutStore,
+  PasswordHasher,
+  RequestCounter,
+  SecretBox,
+  UsageRecorder,
+} from './ports.js';
+import type { Store } from './store/store.js';
+
+/** What the services run on: storage, settings and the ports of their surroundings. */
+export interface ServiceDeps {
+  store: Store;
+  config: RulesConfig;
+  clock: Clock;
+  secrets: SecretBox;
+  passwords: PasswordHasher;
+  cache: CredentialCache;
+  usage: UsageRecorder;
+  requests: RequestCounter;
+  lockouts: LockoutStore;
+  report: ErrorReporter;
+}
