@@ -249,15 +249,13 @@ const TSCONFIG = {
 beforeAll(async () => {
   mkdirSync(tarballs);
   mkdirSync(project);
+  // As the packages' READMEs say; pnpm runs each one's prepack (the build) in the repository.
   const [pnpmCommand, pnpmArgs] = pnpm();
-  for (const name of PACKAGES) {
-    await run(pnpmCommand, [...pnpmArgs, 'pack', '--pack-destination', tarballs], {
-      cwd: path.join(repo, 'packages', name),
-      // pnpm runs the package's prepack in the repository, as on a release.
-      env: { ...cleanEnv(), CI: process.env.CI ?? '' },
-      timeoutMs: 300_000,
-    });
-  }
+  const filters = PACKAGES.flatMap((name) => ['--filter', `@latchkey/${name}`]);
+  await run(pnpmCommand, [...pnpmArgs, ...filters, 'pack', '--pack-destination', tarballs], {
+    cwd: repo,
+    timeoutMs: 300_000,
+  });
   const packed = readdirSync(tarballs);
   const tarball = (name: PackageName) => {
     const file = packed.find((f) => f.startsWith(`latchkey-${name}-`) && f.endsWith('.tgz'));
