@@ -337,6 +337,26 @@ describe('rate limits and expiry, as the client reports them', () => {
     expect(calls()).toHaveLength(2 + 3);
   });
 
+  it('takes an onRateLimit callback that returns something, and waits for a promise it returns', async () => {
+    const order: string[] = [];
+    let answers = 0;
+    const { client } = setup(
+      { apiKey: KEY },
+      () => {
+        order.push(`request ${++answers}`);
+        return answers === 1 ? problem(429, 'RATE_LIMITED', {}, { 'Retry-After': '0' }) : json(200, {});
+      },
+      // Returns the new length of `order`, then a promise: both must be accepted as they are.
+      {
+        onRateLimit: (event) =>
+          order.push(`rate limited, attempt ${event.attempt}`) &&
+          new Promise((resolve) => setTimeout(() => resolve(order.push('callback done')), 20)),
+      },
+    );
+    await client.whoami();
+    expect(order).toEqual(['request 1', 'rate limited, attempt 1', 'callback done', 'request 2']);
+  });
+
   it('warns once when the credential expires within expiryWarningMs', async () => {
     const onCredentialExpiring = vi.fn();
     const soon = new Date(Date.now() + 2 * 24 * HOUR).toISOString();

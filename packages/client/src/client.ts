@@ -47,8 +47,11 @@ export interface LatchkeyClientOptions {
   maxRateLimitWaitMs?: number;
   /** Wait for the reset before sending when the last response said no requests were left. */
   throttle?: boolean;
-  /** Called each time a call is held back by the rate limit (a 429, or a throttle wait). */
-  onRateLimit?: (event: RateLimitEvent) => void | Promise<void>;
+  /**
+   * Called each time a call is held back by the rate limit (a 429, or a throttle wait). What
+   * it returns is ignored, except that the call waits for a promise it returns.
+   */
+  onRateLimit?: (event: RateLimitEvent) => unknown;
   /** Warn this long before the credential expires. Default 7 days. */
   expiryWarningMs?: number;
   /**

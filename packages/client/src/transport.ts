@@ -42,7 +42,7 @@ export interface TransportOptions {
   maxRateLimitWaitMs: number;
   /** Wait for the reset before sending when the last response said nothing was left. */
   throttle: boolean;
-  onRateLimit?: ((event: RateLimitEvent) => void | Promise<void>) | undefined;
+  onRateLimit?: ((event: RateLimitEvent) => unknown) | undefined;
   /** Sees every response first (the rate limit and expiry headers are read here). */
   observe(response: Response): void;
   /** The rate limit last observed, for throttling. */

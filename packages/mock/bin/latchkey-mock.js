@@ -1,9 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so the command needs no build step.
-import { register } from 'tsx/esm/api';
+// The `latchkey-mock` command. Runs the compiled package (dist/, written by `pnpm build`,
+// which `pnpm pack` runs first); in a checkout of the repository, build before using it.
+import { existsSync } from 'node:fs';
 
-register();
-const { runCli } = await import('../src/cli.ts');
+const compiled = new URL('../dist/cli.js', import.meta.url);
+if (!existsSync(compiled)) {
+  console.error('latchkey-mock: dist/ is missing; run `pnpm --filter @latchkey/mock build` first');
+  process.exit(2);
+}
+const { runCli } = await import(compiled.href);
 await runCli(process.argv.slice(2)).catch((err) => {
   console.error(`latchkey-mock: ${err.message}`);
   process.exit(2);

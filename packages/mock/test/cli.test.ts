@@ -1,11 +1,12 @@
-// `latchkey-mock`: the mock HTTP server for consumers in other languages, as a command.
+// `latchkey-mock`: the mock HTTP server for consumers in other languages, as a command, run
+// from the sources (the installed, compiled command is checked by pack-install.test.ts).
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 
-const bin = new URL('../bin/latchkey-mock.js', import.meta.url).pathname;
+const cli = new URL('./support/latchkey-mock-from-source.ts', import.meta.url).pathname;
 const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-mock-cli-'));
 let child: ChildProcess | undefined;
 
@@ -23,9 +24,13 @@ it('serves the seeded mock on the given port with a small rate limit, printing t
       keys: [{ owner: 'ops', name: 'ci', key: 'ci-key-for-other-languages-0123456789' }],
     }),
   );
-  child = spawn(process.execPath, [bin, '--port', '0', '--seed', seedFile, '--rate-limit', '2'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  child = spawn(
+    process.execPath,
+    ['--import', 'tsx', cli, '--port', '0', '--seed', seedFile, '--rate-limit', '2'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout?.on('data', (d) => {
