@@ -4,6 +4,7 @@ export const ERROR_CODES = {
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
   MULTIPLE_CREDENTIALS: { status: 400, title: 'More than one credential' },
   CANNOT_WIDEN: { status: 400, title: 'Security fields can only narrow' },
+  CURRENT_PASSWORD_WRONG: { status: 400, title: 'Current password is wrong' },
   NOT_A_SESSION: { status: 400, title: 'Not a login session' },
   AUTHENTICATION_REQUIRED: { status: 401, title: 'Authentication required' },
   AUTHENTICATION_FAILED: { status: 401, title: 'Authentication failed' },

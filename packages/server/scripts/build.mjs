@@ -1,5 +1,6 @@
-// Compiles the server into dist/: one ES module bundle of the sources (and the workspace's
-// @latchkey/core), with every npm dependency left as an import. `pnpm start`, `latchkey`
+// Compiles the server into dist/: one ES module bundle of the sources and of the workspace's
+// @latchkey/core with its dependencies, with every npm dependency of the server left as an
+// import. `pnpm start`, `latchkey`
 // and the benchmark run this bundle; the TypeScript loader stays out of the running server.
 import { readFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +25,10 @@ await build({
   format: 'esm',
   target: 'node20',
   external: external.flatMap((name) => [name, `${name}/*`]),
+  // The core's own dependencies are bundled; some are CommonJS and call require().
+  banner: {
+    js: "import { createRequire as __latchkeyRequire } from 'node:module'; const require = __latchkeyRequire(import.meta.url);",
+  },
   sourcemap: true,
   logLevel: 'warning',
 });

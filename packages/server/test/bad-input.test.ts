@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { describeEachDialect, PASSWORD, startTestServer, type TestServer } from './support/test-server.js';
 
@@ -39,6 +40,49 @@ describeEachDialect('bad input', (dialect) => {
     expect(create.status).toBe(400);
     expect(create.body.errors[0].field).toBe('body.name');
     expect(await keyCount()).toBe(before);
+  });
+
+  it('refuses 5,000 levels of nested JSON with 400 before anything walks it, anonymous or not', async () => {
+    const deep = `{"name": ${'['.repeat(5000)}${']'.repeat(5000)}}`;
+    const before = await keyCount();
+    for (const [path, headers] of [
+      ['/api/v1/auth/login', {}],
+      ['/api/v1/auth/check_api_token', {}],
+      ['/api/v1/keys', { 'x-api-key': key }],
+    ] as const) {
+      const res = await s.call(path, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: deep,
+      });
+      expect(res.status, path).toBe(400);
+      expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(res.body.code).toBe('VALIDATION_FAILED');
+      expect(res.body.detail).toMatch(/nests deeper than 32 levels/);
+    }
+    expect(await keyCount()).toBe(before);
+  });
+
+  it('refuses two Authorization headers with 400 MULTIPLE_CREDENTIALS, although Node keeps only the first', async () => {
+    const url = new URL('/api/v1/auth/whoami', s.baseUrl);
+    const reply = await new Promise<{ status: number; body: { code: string; detail: string } }>(
+      (resolve, reject) => {
+        // Raw headers, as message.rawHeaders lists them: the same name twice.
+        const headers = ['Host', url.host, 'Authorization', `Bearer ${key}`, 'Authorization', 'Token junk'];
+        const req = request(url, { headers }, (res) => {
+          let text = '';
+          res.on('data', (chunk) => {
+            text += chunk;
+          });
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) }));
+        });
+        req.on('error', reject);
+        req.end();
+      },
+    );
+    expect(reply.status).toBe(400);
+    expect(reply.body.code).toBe('MULTIPLE_CREDENTIALS');
+    expect(reply.body.detail).toMatch(/Authorization: Bearer, Authorization: Token/);
   });
 
   it('answers a NUL in a Basic username with the usual 401', async () => {

@@ -643,6 +643,36 @@ describeEachDialect('keys', (dialect) => {
     }
   });
 
+  it('rotates a key once: a second rotation during the grace period is 409, and of 20 at once one wins', async () => {
+    const { user, auth } = await newUser();
+    const caller = api(xApiKey((await s.createKey(user, { name: 'caller' })).key));
+    const first = await createKey(auth, { name: 'graceful' });
+    const successor = await caller.post(`/keys/${first.id}/rotate`, { grace_seconds: 60 });
+    expect(successor.status).toBe(201);
+    for (let i = 0; i < 2; i++) {
+      const again = await caller.post(`/keys/${first.id}/rotate`, { grace_seconds: 60 });
+      expectProblem(again, 409, 'KEY_NOT_ROTATABLE');
+      expect(again.body.detail).toMatch(/already rotated/);
+    }
+    // The old key still works during its grace period; its successor can be rotated.
+    await expectKeyWorks(first.key, first.id);
+    expect((await caller.post(`/keys/${successor.body.id}/rotate`, { grace_seconds: 60 })).status).toBe(201);
+
+    const contended = await createKey(auth, { name: 'contended with grace' });
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, () => caller.post(`/keys/${contended.id}/rotate`, { grace_seconds: 60 })),
+    );
+    expect(
+      replies.filter((r) => r.status === 201),
+      JSON.stringify(replies.map((r) => r.status)),
+    ).toHaveLength(1);
+    for (const r of replies.filter((x) => x.status !== 201)) expectProblem(r, 409, 'KEY_NOT_ROTATABLE');
+    const successors = (await api(auth).get('/keys?limit=200')).body.results.filter(
+      (k: { rotated_from_id: string | null }) => k.rotated_from_id === contended.id,
+    );
+    expect(successors).toHaveLength(1);
+  });
+
   // ---------------------------------------------------------------- isolation and permissions
 
   it("keeps users apart: another user's key is a 404 everywhere and unchanged", async () => {

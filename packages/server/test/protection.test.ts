@@ -174,6 +174,28 @@ for (const store of STORES) {
       s.call(WHOAMI, { headers: { 'x-api-key': badKey, ...headers } });
 
     it.skipIf(store.skip)(
+      'never counts a request without a credential, and warns on the attempt before the lock',
+      async () => {
+        const s = await start();
+        const { key } = await s.createKey(await s.createUser('nora'));
+        for (let i = 0; i < 20; i++) expectProblem(await s.call(WHOAMI), 401, 'AUTHENTICATION_REQUIRED');
+        expectStatus(await s.call(WHOAMI, { headers: { 'x-api-key': key } }), 200);
+        for (let i = 1; i <= 3; i++) {
+          const r = await fail(s);
+          expectProblem(r, 401, 'AUTHENTICATION_FAILED');
+          expect(r.body.detail).not.toMatch(/One more/);
+        }
+        const warned = await fail(s);
+        expectProblem(warned, 401, 'AUTHENTICATION_FAILED');
+        expect(warned.body.detail).toMatch(
+          /One more failed attempt from this address locks it out for 5 minutes/,
+        );
+        expectProblem(await fail(s), 401, 'AUTHENTICATION_FAILED');
+        expectProblem(await s.call(WHOAMI, { headers: { 'x-api-key': key } }), 429, 'LOCKED_OUT');
+      },
+    );
+
+    it.skipIf(store.skip)(
       'locks an address out on the 6th try after 5 failures, even with a valid credential',
       async () => {
         const s = await start();

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, AdminActivateKeyData, AdminActivateKeyErrors, AdminActivateKeyResponses, AdminClearLockoutData, AdminClearLockoutErrors, AdminClearLockoutResponses, AdminCreateUserData, AdminCreateUserErrors, AdminCreateUserResponses, AdminDeactivateKeyData, AdminDeactivateKeyErrors, AdminDeactivateKeyResponses, AdminDeleteKeyData, AdminDeleteKeyErrors, AdminDeleteKeyResponses, AdminDeleteUserData, AdminDeleteUserErrors, AdminDeleteUserResponses, AdminGetUserData, AdminGetUserErrors, AdminGetUserResponses, AdminListAuditEventsData, AdminListAuditEventsErrors, AdminListAuditEventsResponses, AdminListKeysData, AdminListKeysErrors, AdminListKeysResponses, AdminListLockoutsData, AdminListLockoutsErrors, AdminListLockoutsResponses, AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminResetPasswordData, AdminResetPasswordErrors, AdminResetPasswordResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetBootstrapStatusData, GetBootstrapStatusErrors, GetBootstrapStatusResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetErrorPageData, GetErrorPageErrors, GetErrorPageResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaErrors, GetMetaResponses, GetOpenApiJsonData, GetOpenApiJsonErrors, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlErrors, GetOpenApiYamlResponses, GetRedocData, GetRedocErrors, GetRedocResponses, GetRootData, GetRootErrors, GetRootResponses, ListKeysData, ListKeysErrors, ListKeysResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterKeyData, RegisterKeyErrors, RegisterKeyResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
+import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, AdminActivateKeyData, AdminActivateKeyErrors, AdminActivateKeyResponses, AdminClearLockoutData, AdminClearLockoutErrors, AdminClearLockoutResponses, AdminCreateUserData, AdminCreateUserErrors, AdminCreateUserResponses, AdminDeactivateKeyData, AdminDeactivateKeyErrors, AdminDeactivateKeyResponses, AdminDeleteKeyData, AdminDeleteKeyErrors, AdminDeleteKeyResponses, AdminDeleteUserData, AdminDeleteUserErrors, AdminDeleteUserResponses, AdminGetUserData, AdminGetUserErrors, AdminGetUserResponses, AdminListAuditEventsData, AdminListAuditEventsErrors, AdminListAuditEventsResponses, AdminListKeysData, AdminListKeysErrors, AdminListKeysResponses, AdminListLockoutsData, AdminListLockoutsErrors, AdminListLockoutsResponses, AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminResetPasswordData, AdminResetPasswordErrors, AdminResetPasswordResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetBootstrapStatusData, GetBootstrapStatusErrors, GetBootstrapStatusResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetErrorPageData, GetErrorPageErrors, GetErrorPageResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaErrors, GetMetaResponses, GetOpenApiJsonData, GetOpenApiJsonErrors, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlErrors, GetOpenApiYamlResponses, GetRedocData, GetRedocErrors, GetRedocResponses, GetRootData, GetRootErrors, GetRootResponses, ListKeysData, ListKeysErrors, ListKeysResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterKeyData, RegisterKeyErrors, RegisterKeyResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -113,6 +113,41 @@ export const logout = <ThrowOnError extends boolean = true>(options?: Options<Lo
         }],
     url: '/api/v1/auth/logout',
     ...options
+});
+
+/**
+ * Change my password
+ *
+ * Sets a new password for the caller, under the same rules as everywhere (length, the
+ * common-password list, not the username). The current password must be given. Every
+ * other login of the user ends at once (their JWTs and session cookies); a session that
+ * made this request stays. Cached Basic credentials of the user are forgotten on every
+ * instance. A wrong current password counts as a failed authentication of the address.
+ *
+ */
+export const changePassword = <ThrowOnError extends boolean = true>(options: Options<ChangePasswordData, ThrowOnError>) => (options.client ?? client).post<ChangePasswordResponses, ChangePasswordErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/auth/password',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
 });
 
 /**
@@ -377,7 +412,9 @@ export const deactivateKey = <ThrowOnError extends boolean = true>(options: Opti
  *
  * Issues a new key with the same name and security fields and returns it once. The old
  * key stays valid for `grace_seconds` (0 to 86400; 0 ends it at once) and then expires.
- * Only an active, unexpired key can be rotated.
+ * Only an active, unexpired key that was not rotated before can be rotated: a key gets
+ * one successor, so a second rotation (even during the grace period) is 409, and of
+ * concurrent rotations exactly one wins.
  *
  */
 export const rotateKey = <ThrowOnError extends boolean = true>(options: Options<RotateKeyData, ThrowOnError>) => (options.client ?? client).post<RotateKeyResponses, RotateKeyErrors, ThrowOnError>({

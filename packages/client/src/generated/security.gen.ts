@@ -100,6 +100,19 @@ export const operationSecurity = {
     ],
     "anonymous": false
   },
+  "changePassword": {
+    "method": "POST",
+    "path": "/api/v1/auth/password",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
   "whoami": {
     "method": "GET",
     "path": "/api/v1/auth/whoami",

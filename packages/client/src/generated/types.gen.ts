@@ -182,11 +182,11 @@ export type KeyPage = {
      */
     count: number;
     /**
-     * The URL of the next page.
+     * The path and query of the next page, relative to this server (never built from the request's Host).
      */
     next: string | null;
     /**
-     * The URL of the previous page.
+     * The path and query of the previous page, relative to this server.
      */
     previous: string | null;
     results: Array<Key>;
@@ -268,6 +268,17 @@ export type UserPage = {
     results: Array<User>;
 };
 
+export type PasswordChange = {
+    /**
+     * The password the user has now.
+     */
+    current_password: string;
+    /**
+     * The new password; the server's password rules apply.
+     */
+    new_password: string;
+};
+
 export type UserCreate = {
     username: string;
     password: string;
@@ -294,7 +305,7 @@ export type LockoutList = {
     results: Array<Lockout>;
 };
 
-export type AuditAction = 'auth.login' | 'auth.logout' | 'auth.failed' | 'auth.locked_out' | 'auth.bootstrap' | 'token.issued' | 'key.created' | 'key.updated' | 'key.rotated' | 'key.activated' | 'key.deactivated' | 'key.deleted' | 'user.created' | 'user.updated' | 'user.password_reset' | 'user.deleted' | 'lockout.cleared';
+export type AuditAction = 'auth.login' | 'auth.logout' | 'auth.failed' | 'auth.locked_out' | 'auth.bootstrap' | 'token.issued' | 'key.created' | 'key.updated' | 'key.rotated' | 'key.activated' | 'key.deactivated' | 'key.deleted' | 'user.created' | 'user.updated' | 'user.password_reset' | 'user.password_changed' | 'user.deleted' | 'lockout.cleared';
 
 export type AuditOutcome = 'success' | 'failure';
 
@@ -644,6 +655,43 @@ export type LogoutResponses = {
 };
 
 export type LogoutResponse = LogoutResponses[keyof LogoutResponses];
+
+export type ChangePasswordData = {
+    body: PasswordChange;
+    path?: never;
+    query?: never;
+    url: '/api/v1/auth/password';
+};
+
+export type ChangePasswordErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+};
+
+export type ChangePasswordError = ChangePasswordErrors[keyof ChangePasswordErrors];
+
+export type ChangePasswordResponses = {
+    /**
+     * The password is changed and the user's other logins are ended.
+     */
+    204: void;
+};
+
+export type ChangePasswordResponse = ChangePasswordResponses[keyof ChangePasswordResponses];
 
 export type WhoamiData = {
     body?: never;

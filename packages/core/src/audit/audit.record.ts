@@ -14,6 +14,7 @@ export const AUDIT_ACTIONS = [
   'user.created',
   'user.updated',
   'user.password_reset',
+  'user.password_changed',
   'user.deleted',
   'lockout.cleared',
 ] as const;

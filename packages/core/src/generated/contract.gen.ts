@@ -480,6 +480,64 @@ export const CONTRACT: ContractDocument = {
         }
       }
     },
+    "/api/v1/auth/password": {
+      "post": {
+        "operationId": "changePassword",
+        "tags": [
+          "auth"
+        ],
+        "summary": "Change my password",
+        "description": "Sets a new password for the caller, under the same rules as everywhere (length, the\ncommon-password list, not the username). The current password must be given. Every\nother login of the user ends at once (their JWTs and session cookies); a session that\nmade this request stays. Cached Basic credentials of the user are forgotten on every\ninstance. A wrong current password counts as a failed authentication of the address.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/PasswordChange"
+              },
+              "example": {
+                "current_password": "correct horse battery staple",
+                "new_password": "a much longer passphrase 2027"
+              }
+            }
+          }
+        },
+        "responses": {
+          "204": {
+            "description": "The password is changed and the user's other logins are ended.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
     "/api/v1/auth/whoami": {
       "get": {
         "operationId": "whoami",
@@ -730,7 +788,7 @@ export const CONTRACT: ContractDocument = {
                 },
                 "example": {
                   "count": 3,
-                  "next": "http://127.0.0.1:8800/api/v1/keys?limit=1&offset=1",
+                  "next": "/api/v1/keys?limit=1&offset=1",
                   "previous": null,
                   "results": [
                     {
@@ -1068,7 +1126,7 @@ export const CONTRACT: ContractDocument = {
           "keys"
         ],
         "summary": "Rotate an API key",
-        "description": "Issues a new key with the same name and security fields and returns it once. The old\nkey stays valid for `grace_seconds` (0 to 86400; 0 ends it at once) and then expires.\nOnly an active, unexpired key can be rotated.\n",
+        "description": "Issues a new key with the same name and security fields and returns it once. The old\nkey stays valid for `grace_seconds` (0 to 86400; 0 ends it at once) and then expires.\nOnly an active, unexpired key that was not rotated before can be rotated: a key gets\none successor, so a second rotation (even during the grace period) is 409, and of\nconcurrent rotations exactly one wins.\n",
         "requestBody": {
           "required": false,
           "content": {
@@ -2919,14 +2977,14 @@ export const CONTRACT: ContractDocument = {
               "string",
               "null"
             ],
-            "description": "The URL of the next page."
+            "description": "The path and query of the next page, relative to this server (never built from the request's Host)."
           },
           "previous": {
             "type": [
               "string",
               "null"
             ],
-            "description": "The URL of the previous page."
+            "description": "The path and query of the previous page, relative to this server."
           },
           "results": {
             "type": "array",
@@ -3117,6 +3175,28 @@ export const CONTRACT: ContractDocument = {
           }
         }
       },
+      "PasswordChange": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "current_password",
+          "new_password"
+        ],
+        "properties": {
+          "current_password": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1024,
+            "description": "The password the user has now."
+          },
+          "new_password": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 1024,
+            "description": "The new password; the server's password rules apply."
+          }
+        }
+      },
       "UserCreate": {
         "type": "object",
         "additionalProperties": false,
@@ -3224,6 +3304,7 @@ export const CONTRACT: ContractDocument = {
           "user.created",
           "user.updated",
           "user.password_reset",
+          "user.password_changed",
           "user.deleted",
           "lockout.cleared"
         ]

@@ -56,8 +56,15 @@ export type PipelineEvent =
   | { type: 'rate_limited' }
   | { type: 'locked_out' };
 
-/** Operations that check a password themselves: their failures count towards a lockout. */
-export const PASSWORD_OPERATIONS: ReadonlySet<string> = new Set(['login', 'getApiToken']);
+/**
+ * Operations that check a password themselves: a refused password counts towards a lockout,
+ * and only an accepted one clears the address's failures.
+ */
+export const PASSWORD_OPERATIONS: ReadonlySet<string> = new Set(['login', 'getApiToken', 'changePassword']);
+
+/** A refusal of the password an operation checked. */
+const refusesPassword = (err: unknown) =>
+  err instanceof ApiError && (err.status === 401 || err.code === 'CURRENT_PASSWORD_WRONG');
 /** Health checks come from load balancers many times a minute and are never limited. */
 export const UNLIMITED_OPERATIONS: ReadonlySet<string> = new Set(['getHealth']);
 
@@ -171,7 +178,7 @@ export class Pipeline {
         throw err;
       }
       observe?.({ type: 'authenticated', method: principal.method, outcome: 'VALID' });
-      if (lock) await protection.recordSuccess(clientIp, lock);
+      if (lock && !passwordCheck) await protection.recordSuccess(clientIp, lock);
       out.principal = principal;
       Object.assign(out.headers, Authenticator.headers(principal));
       if (principal.method === 'QueryParamTokenAuth') out.headers['Cache-Control'] = 'private, no-store';
@@ -236,9 +243,9 @@ export class Pipeline {
       try {
         result = await handler(context);
       } catch (err) {
-        if (err instanceof ApiError && err.status === 401) {
+        if (refusesPassword(err)) {
           const left = await protection.recordFailure(clientIp);
-          throw withWarning(err, protection.lastAttemptWarning(left));
+          throw withWarning(err as ApiError, protection.lastAttemptWarning(left));
         }
         throw err;
       }
@@ -259,5 +266,8 @@ export class Pipeline {
 /** The same refusal with a sentence added to its detail. */
 function withWarning(error: ApiError, warning: string): ApiError {
   if (!warning) return error;
-  return new ApiError(error.code, `${error.detail}${warning}`, { headers: error.headers });
+  return new ApiError(error.code, `${error.detail}${warning}`, {
+    headers: error.headers,
+    ...(error.errors ? { errors: error.errors } : {}),
+  });
 }

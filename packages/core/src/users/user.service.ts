@@ -215,6 +215,50 @@ export class UserService {
     return user;
   }
 
+  /**
+   * A user changes their own password: the current one must match, the new one follows the
+   * policy. Every other login of the user ends (`keepSessionId` is the one making the change,
+   * if any); cached credentials of the user are forgotten everywhere.
+   */
+  async changePassword(
+    actor: Actor,
+    user: UserRecord,
+    current: string,
+    next: string,
+    keepSessionId?: string,
+  ): Promise<{ endedSessions: number }> {
+    const stored = await this.get(user.id);
+    if (!(await this.deps.passwords.verify(stored.password_hash, current))) {
+      await this.audit.record({
+        action: 'auth.failed',
+        outcome: 'failure',
+        actor,
+        target: { type: 'user', id: user.id },
+        detail: `password change: wrong current password for ${stored.username}`,
+      });
+      throw ApiError.field('body.current_password', 'is wrong', 'CURRENT_PASSWORD_WRONG');
+    }
+    const problem = passwordProblem(next, this.deps.config.passwordMinLength, stored.username);
+    if (problem) throw ApiError.field('body.new_password', problem);
+    const hash = await this.deps.passwords.hash(next);
+    const ended = await this.store.transaction(async (tx) => {
+      await tx.users.update(user.id, { password_hash: hash, updated_at: isoAt(this.deps.clock()) });
+      const sessions = await tx.sessions.deleteForUser(user.id, keepSessionId);
+      await this.audit.record(
+        {
+          action: 'user.password_changed',
+          actor,
+          target: { type: 'user', id: user.id },
+          detail: `${stored.username}: new password, ${sessions.length} other session(s) ended`,
+        },
+        tx,
+      );
+      return sessions.length;
+    });
+    await this.deps.cache.invalidate({ kind: 'user', id: user.id });
+    return { endedSessions: ended };
+  }
+
   /** The active user with this username and password, or undefined, in the same time either way. */
   async authenticate(username: string, password: string): Promise<UserRecord | undefined> {
     const { cache } = this.deps;

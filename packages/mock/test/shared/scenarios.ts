@@ -248,6 +248,36 @@ export function sharedScenarios(name: string, startTarget: StartTarget): void {
       expect(((await two.json()) as { code: string }).code).toBe('MULTIPLE_CREDENTIALS');
     });
 
+    it('changes my password: other logins end, the old password stops, the new one works', async () => {
+      const { client } = await start();
+      const other = client({ login: { username: ADMIN.username, password: ADMIN.password } });
+      await other.whoami();
+      const { data: login } = await client().login({ body: ADMIN });
+      const me = client({ bearer: login.token });
+      const wrong = await rejection(
+        me.changePassword({
+          body: { current_password: 'not the password', new_password: 'a new long passphrase 9' },
+        }),
+      );
+      expect([wrong.status, wrong.code]).toEqual([400, 'CURRENT_PASSWORD_WRONG']);
+      const weak = await rejection(
+        me.changePassword({ body: { current_password: ADMIN.password, new_password: 'football123' } }),
+      );
+      expect(weak).toBeInstanceOf(ValidationError);
+      const { response } = await me.changePassword({
+        body: { current_password: ADMIN.password, new_password: 'a new long passphrase 9' },
+      });
+      expect(response.status).toBe(204);
+      // Every other login of the user ends; the one that made the change stays.
+      expect((await rejection(other.listKeys())).status).toBe(401);
+      const relogin = await rejection(client().login({ body: ADMIN }));
+      expect([relogin.status, relogin.code]).toEqual([401, 'AUTHENTICATION_FAILED']);
+      const { data: fresh } = await client().login({
+        body: { username: ADMIN.username, password: 'a new long passphrase 9' },
+      });
+      expect(fresh.user.username).toBe(ADMIN.username);
+    });
+
     it('refuses what the server refuses, with the same status and code', async () => {
       const { t, admin } = await start();
       const { data: key } = await admin.createKey({ body: { name: 'raw' } });

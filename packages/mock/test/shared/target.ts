@@ -8,10 +8,28 @@ export interface Target {
   close(): Promise<void>;
 }
 
-/** Settings a scenario needs; every target starts with one superuser, ADMIN. */
+/** Settings a scenario needs; every target starts with one superuser, ADMIN, unless `empty`. */
 export interface TargetSettings {
   rateLimit?: number;
   lockoutAttempts?: number;
+  /** Authentication methods switched on (all by default). */
+  authMethods?: ('header' | 'bearer' | 'token' | 'query' | 'basic' | 'session')[];
+  /** Start with no user and no key (bootstrap). */
+  empty?: boolean;
+}
+
+/** The mock's settings for a scenario's. */
+export function mockConfig(settings: TargetSettings) {
+  return {
+    ...(settings.rateLimit ? { rateLimit: settings.rateLimit } : {}),
+    ...(settings.lockoutAttempts ? { lockoutAttempts: settings.lockoutAttempts } : {}),
+    ...(settings.authMethods ? { authMethods: settings.authMethods } : {}),
+  };
+}
+
+/** The mock's seed for a scenario's settings. */
+export function mockSeed(settings: TargetSettings) {
+  return settings.empty ? {} : { users: [{ ...ADMIN, is_superuser: true }] };
 }
 
 export type StartTarget = (settings: TargetSettings) => Promise<Target>;

@@ -7,14 +7,16 @@ import path from 'node:path';
 import { createApp, type LatchkeyApp, loadConfig } from '@latchkey/server';
 import { ADMIN, type Target, type TargetSettings } from '../shared/target.js';
 
-/** Starts the real server (createApp) on a fresh SQLite database with an ADMIN superuser. */
+/** Starts the real server (createApp) on a fresh SQLite database with an ADMIN superuser (unless `empty`). */
 export async function startRealServer(settings: TargetSettings = {}): Promise<Target & { app: LatchkeyApp }> {
   const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-mock-shared-'));
   const config = loadConfig({
     LATCHKEY_DATA_DIR: dataDir,
     LATCHKEY_LOG_LEVEL: 'silent',
-    LATCHKEY_ADMIN_USERNAME: ADMIN.username,
-    LATCHKEY_ADMIN_PASSWORD: ADMIN.password,
+    ...(settings.empty
+      ? {}
+      : { LATCHKEY_ADMIN_USERNAME: ADMIN.username, LATCHKEY_ADMIN_PASSWORD: ADMIN.password }),
+    ...(settings.authMethods ? { LATCHKEY_AUTH_METHODS: settings.authMethods.join(',') } : {}),
     ...(settings.rateLimit ? { LATCHKEY_RATE_LIMIT: String(settings.rateLimit) } : {}),
     ...(settings.lockoutAttempts ? { LATCHKEY_LOCKOUT_ATTEMPTS: String(settings.lockoutAttempts) } : {}),
   });

@@ -6,14 +6,10 @@ import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { openStorage } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { VERSION } from '../version.js';
+import type { CliIo } from './io.js';
 import { serve } from './serve.js';
 
-export interface CliIo {
-  out: (line: string) => void;
-  err: (line: string) => void;
-  env: Record<string, string | undefined>;
-  interactive: boolean;
-}
+export type { CliIo } from './io.js';
 
 type Overrides = Partial<Record<keyof Config, string>>;
 

@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createApp } from '../app.js';
 import type { Config } from '../config/config.js';
-import type { CliIo } from './cli.js';
+import type { CliIo } from './io.js';
 
 /** What the first start on an empty database prints: the ways to get a first credential. */
 export function bootstrapHelp(origin: string): string[] {

@@ -56,6 +56,20 @@ export const authHandlers = {
     return { status: 204, cookies: loginCookies(c, { value: '', csrf: '', maxAgeS: 0 }) };
   },
 
+  changePassword: async (c) => {
+    const principal = caller(c);
+    const { current_password, new_password } = c.body as { current_password: string; new_password: string };
+    // A wrong current password is a guess like a wrong login: the pipeline counts it.
+    await c.services.users.changePassword(
+      c.actor,
+      principal.user,
+      current_password,
+      new_password,
+      principal.session?.id,
+    );
+    return { status: 204 };
+  },
+
   whoami: async (c) => {
     const principal = caller(c);
     return {
