@@ -212,6 +212,20 @@ describe('every operation answers inside the contract', () => {
       }),
     );
     note('checkApiToken', await call('POST', '/api/v1/auth/check_api_token', { json: { token: bob } }));
+    note(
+      'changePassword',
+      await call('POST', '/api/v1/auth/password', {
+        key: bob,
+        json: { current_password: 'not bobs', new_password: 'bobs-newer-password-43' },
+      }),
+    );
+    note(
+      'changePassword',
+      await call('POST', '/api/v1/auth/password', {
+        key: bob,
+        json: { current_password: 'bobs-own-password-42', new_password: 'bobs-newer-password-43' },
+      }),
+    );
     note('getBootstrapStatus', await call('GET', '/api/v1/auth/bootstrap-status'));
     note(
       'registerKey',
@@ -347,6 +361,8 @@ describe('every operation answers inside the contract', () => {
         'adminResetPassword 204',
         'adminUpdateUser 200',
         'adminUpdateUser 409',
+        'changePassword 204',
+        'changePassword 400',
         'checkApiToken 200',
         'createKey 201',
         'createKey 409',

@@ -37,23 +37,7 @@ export interface KeyRecord {
 }
 
 /** The public shape of a key: never its digest or sealed value. */
-export interface KeyView {
-  id: string;
-  name: string;
-  start: string;
-  user_id: string;
-  write_enabled: boolean;
-  is_active: boolean;
-  expires_at: string | null;
-  allowed_ips: string[];
-  rate_limit: RateLimitSetting | null;
-  created_at: string;
-  updated_at: string;
-  last_used_at: string | null;
-  last_used_ip: string | null;
-  created_via: KeyOrigin;
-  rotated_from_id: string | null;
-}
+export type KeyView = Omit<KeyRecord, 'digest' | 'pepper_id' | 'sealed_key'>;
 
 export function toKeyView(key: KeyRecord): KeyView {
   return {
