@@ -14,7 +14,7 @@ const configFor = (env: Record<string, string>) => loadConfig(env);
 function io(env: Record<string, string>) {
   const out: string[] = [];
   const err: string[] = [];
-  const cli: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env, interactive: false };
+  const cli: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env };
   return { cli, out, err };
 }
 

@@ -1,4 +1,3 @@
-import { createInterface } from 'node:readline/promises';
 import { ApiError } from '@latchkey/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApp } from '../app.js';
@@ -6,15 +5,18 @@ import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { openStorage } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { toKeyView } from '../keys/key.view.js';
+import { passwordProblem } from '../users/password.js';
 import { UserInputError } from '../users/user.service.js';
 import { VERSION } from '../version.js';
 import { serve } from './serve.js';
+import { PasswordNotSet, PromptCancelled, type TerminalPrompt } from './terminal-prompt.js';
 
 export interface CliIo {
   out: (line: string) => void;
   err: (line: string) => void;
   env: Record<string, string | undefined>;
-  interactive: boolean;
+  /** Asks at a terminal; undefined when stdin is not one (then nothing is ever asked). */
+  prompt?: TerminalPrompt | undefined;
 }
 
 type Overrides = Partial<Record<keyof Config, string>>;
@@ -40,32 +42,28 @@ async function withApp<T>(
   }
 }
 
-async function ask(question: string, hidden = false): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-  if (hidden) {
-    const write = (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput.bind(rl);
-    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) =>
-      write(s.startsWith(question) ? s : '');
-  }
-  try {
-    return (await rl.question(question)).trim();
-  } finally {
-    rl.close();
-    if (hidden) process.stdout.write('\n');
-  }
-}
-
 interface RemoteOptions {
   url?: string;
   apiKey?: string;
 }
 
-/** A command's failure, with the message to print; exit code 1. */
+/** A command's failure, with the message to print and the exit code (1, or 2 for a usage error). */
 export class CliError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2 = 1,
+  ) {
     super(message);
     this.name = 'CliError';
   }
+}
+
+/** What is wrong with a new password for this user, as a sentence; undefined when nothing. */
+function passwordCheck(config: Config, username: string) {
+  return (password: string) => {
+    const problem = passwordProblem(password, config.passwordMinLength, username);
+    return problem ? `The password ${problem}` : undefined;
+  };
 }
 
 /** The running server to talk to: --url, else 127.0.0.1 on LATCHKEY_PORT (or 8800). */
@@ -179,21 +177,46 @@ export function buildCli(io: CliIo): Command {
     .option('--no-input', 'never prompt; fail when something is missing')
     .action(async (opts: { username?: string; password?: string; input: boolean }) => {
       const config = configFrom(io, {});
-      const prompt = opts.input && io.interactive;
-      const username = opts.username ?? (prompt ? await ask('Username: ') : undefined);
-      const password =
-        opts.password ??
-        io.env.LATCHKEY_SUPERUSER_PASSWORD ??
-        (prompt ? await ask('Password: ', true) : undefined);
-      if (!username || !password) {
+      const prompt = opts.input ? io.prompt : undefined;
+      let username = opts.username;
+      if (username === undefined && prompt) username = (await prompt.ask('Username: ')).trim();
+      if (!username) throw new UserInputError('username', 'is required (give --username)');
+      let password = opts.password ?? io.env.LATCHKEY_SUPERUSER_PASSWORD;
+      if (password === undefined && prompt) {
+        // Checked before the database is opened, so that a wrong entry is asked again.
+        password = await prompt.newPassword(passwordCheck(config, username));
+      }
+      if (!password) {
         throw new UserInputError(
-          !username ? 'username' : 'password',
-          'is required (give --username and --password)',
+          'password',
+          'is required (give --password or LATCHKEY_SUPERUSER_PASSWORD, or run in a terminal)',
         );
       }
       await withApp(config, async (app) => {
         const user = await app.services.users.create({ username, password, isSuperuser: true });
         io.out(`created superuser ${user.username} (${user.id})`);
+      });
+    });
+
+  program
+    .command('changepassword <username>')
+    .description("Set a user's password, asked twice at the terminal; their login sessions end.")
+    .action(async (username: string) => {
+      const config = configFrom(io, {});
+      const { prompt } = io;
+      if (!prompt) {
+        throw new CliError(
+          'changepassword asks for the new password at a terminal; run it in one (scripts can use POST /api/v1/admin/users/{user_id}/password)',
+          2,
+        );
+      }
+      await withApp(config, async (app) => {
+        const user = await app.services.users.users.findByUsername(username);
+        if (!user) throw new UserInputError('username', `"${username}" does not exist`);
+        io.out(`Changing the password of ${user.username}.`);
+        const password = await prompt.newPassword(passwordCheck(config, user.username));
+        await app.services.users.setPassword(user, password);
+        io.out(`changed the password of ${user.username}; their login sessions ended`);
       });
     });
 
@@ -363,7 +386,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(err.message);
       return 2;
     }
-    if (err instanceof UserInputError || err instanceof ApiError || err instanceof CliError) {
+    if (err instanceof PromptCancelled) {
+      io.err('cancelled; nothing was changed');
+      return 130;
+    }
+    if (err instanceof CliError) {
+      io.err(`error: ${err.message}`);
+      return err.exitCode;
+    }
+    if (err instanceof UserInputError || err instanceof ApiError || err instanceof PasswordNotSet) {
       io.err(`error: ${err.message}`);
       return 1;
     }
