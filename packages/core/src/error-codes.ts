@@ -2,6 +2,7 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, title: 'Validation failed' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  MALFORMED_BODY: { status: 400, title: 'Body could not be decoded' },
   MULTIPLE_CREDENTIALS: { status: 400, title: 'More than one credential' },
   CANNOT_WIDEN: { status: 400, title: 'Security fields can only narrow' },
   NOT_A_SESSION: { status: 400, title: 'Not a login session' },

@@ -1,4 +1,3 @@
-import { bodyParser } from '@koa/bodyparser';
 import Koa from 'koa';
 import type { OpenAPIBackend, Operation, Request } from 'openapi-backend';
 import type { Logger } from 'pino';
@@ -12,6 +11,7 @@ import type { Config } from './config/config.js';
 import { openStorage, type Storage } from './db/database.js';
 import { migrateToLatest } from './db/migrator.js';
 import { HANDLERS } from './handlers/index.js';
+import { bodyReader } from './http/body-reader.js';
 import { createContractBackend, readContract } from './http/contract.js';
 import { problemMiddleware } from './http/problem.js';
 import { requestLog } from './http/request-log.js';
@@ -179,14 +179,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   koa.use(requestLog(logger));
   if (options.validateResponses) koa.use(responseContractCheck(api));
   koa.use(problemMiddleware(logger));
-  koa.use(
-    bodyParser({
-      enableTypes: ['json'],
-      jsonLimit: config.maxBodyBytes,
-      encoding: 'utf-8',
-      jsonStrict: true,
-    }),
-  );
+  koa.use(bodyReader(config.maxBodyBytes));
   koa.use(contractRouter(api, HANDLERS, services, config));
 
   keys.usage.start(config.usageFlushMs);

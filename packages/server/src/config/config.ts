@@ -255,7 +255,8 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
   {
     key: 'maxBodyBytes',
     env: 'LATCHKEY_MAX_BODY_BYTES',
-    description: 'Largest accepted request body, in bytes.',
+    description:
+      'Largest accepted request body, in bytes, after decoding a compressed one (gzip, deflate, br).',
     default: '65536',
     parse: integer(1024, 10 * 1024 * 1024),
   },
