@@ -343,7 +343,7 @@ export type KeyId = string;
 export type Limit = number;
 
 /**
- * How many results to skip.
+ * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
  */
 export type Offset = number;
 
@@ -773,7 +773,7 @@ export type ListKeysData = {
          */
         limit?: number;
         /**
-         * How many results to skip.
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
          */
         offset?: number;
         /**
@@ -1234,7 +1234,7 @@ export type AdminListKeysData = {
          */
         limit?: number;
         /**
-         * How many results to skip.
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
          */
         offset?: number;
         /**
@@ -1430,7 +1430,7 @@ export type AdminListUsersData = {
          */
         limit?: number;
         /**
-         * How many results to skip.
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
          */
         offset?: number;
         /**
@@ -1820,7 +1820,7 @@ export type AdminListAuditEventsData = {
          */
         limit?: number;
         /**
-         * How many results to skip.
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
          */
         offset?: number;
         /**
