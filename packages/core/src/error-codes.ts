@@ -28,6 +28,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
+  DATABASE_BUSY: { status: 503, title: 'Database busy' },
   RESPONSE_CONTRACT_VIOLATION: { status: 500, title: 'Response does not match the contract' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

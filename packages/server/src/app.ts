@@ -93,7 +93,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (generated)
     logger.info({ dataDir: config.dataDir }, 'generated a new pepper and JWT secret in the data folder');
 
-  const storage: Storage = await openStorage(config.database);
+  const storage: Storage = await openStorage(config.database, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
   try {
     await migrateToLatest(storage);
   } catch (err) {

@@ -158,7 +158,7 @@ export function buildCli(io: CliIo): Command {
     .description('Apply pending database migrations and exit.')
     .action(async () => {
       const config = configFrom(io, {});
-      const storage = await openStorage(config.database);
+      const storage = await openStorage(config.database, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
       try {
         const results = await migrateToLatest(storage);
         io.out(

@@ -39,6 +39,7 @@ export interface Config {
   redisPrefix: string;
   authCacheSize: number;
   authCacheTtlS: number;
+  sqliteBusyTimeoutMs: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -372,6 +373,14 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
       'Longest time a verified credential stays cached, in seconds. Changes invalidate it at once anyway (on other instances through Redis); on Postgres without Redis it is capped at 1 s.',
     default: '60',
     parse: integer(0, 86_400),
+  },
+  {
+    key: 'sqliteBusyTimeoutMs',
+    env: 'LATCHKEY_SQLITE_BUSY_TIMEOUT_MS',
+    description:
+      'SQLite: how long a write waits for the lock while another process (the CLI, a shell, a backup) holds it, in milliseconds; then it answers 503 DATABASE_BUSY with Retry-After. Reads never wait for it.',
+    default: '2000',
+    parse: integer(0, 60_000),
   },
 ];
 

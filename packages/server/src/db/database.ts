@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, PostgresAdapter, PostgresDialect, SqliteDialect, sql, type Transaction } from 'kysely';
+import { Kysely, PostgresAdapter, PostgresDialect, sql, type Transaction } from 'kysely';
 import pg from 'pg';
 import type { DatabaseConfig } from '../config/config.js';
 import type { Database } from './database.types.js';
+import { BusyAwareSqliteDialect, DEFAULT_BUSY_TIMEOUT_MS } from './sqlite-driver.js';
 import { withStatementCache } from './sqlite-statement-cache.js';
 
 export interface Storage {
@@ -17,16 +18,27 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export async function openStorage(config: DatabaseConfig): Promise<Storage> {
+export interface StorageOptions {
+  /** SQLite: how long a write waits for a lock another process holds before 503 DATABASE_BUSY. */
+  busyTimeoutMs?: number;
+}
+
+export async function openStorage(config: DatabaseConfig, options: StorageOptions = {}): Promise<Storage> {
   let db: Kysely<Database>;
   if (config.kind === 'sqlite') {
     if (config.file !== ':memory:') mkdirSync(path.dirname(path.resolve(config.file)), { recursive: true });
-    const raw = new SqliteDatabase(config.file);
+    // SQLite itself never waits for a lock (it would block the event loop): the driver
+    // tries again between other work, for up to busyTimeoutMs.
+    const raw = new SqliteDatabase(config.file, { timeout: 0 });
     raw.pragma('journal_mode = WAL');
-    raw.pragma('busy_timeout = 5000');
     raw.pragma('foreign_keys = ON');
     raw.pragma('synchronous = NORMAL');
-    db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+    db = new Kysely<Database>({
+      dialect: new BusyAwareSqliteDialect(
+        withStatementCache(raw),
+        options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+      ),
+    });
   } else {
     const pool = new pg.Pool({
       connectionString: config.url,
