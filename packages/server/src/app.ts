@@ -145,7 +145,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const audit = new AuditService(storage.db, logger);
   let protection: Protection;
   try {
-    protection = await Protection.create(config, audit, logger);
+    protection = await Protection.create(config, audit, logger, db);
   } catch (err) {
     await bus.stop();
     await storage.close();

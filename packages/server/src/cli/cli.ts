@@ -5,6 +5,7 @@ import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { openStorage } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { toKeyView } from '../keys/key.view.js';
+import { normalizeAddress } from '../protection/client-ip.js';
 import { passwordProblem } from '../users/password.js';
 import { UserInputError } from '../users/user.service.js';
 import { VERSION } from '../version.js';
@@ -42,11 +43,6 @@ async function withApp<T>(
   }
 }
 
-interface RemoteOptions {
-  url?: string;
-  apiKey?: string;
-}
-
 /** A command's failure, with the message to print and the exit code (1, or 2 for a usage error). */
 export class CliError extends Error {
   constructor(
@@ -64,71 +60,6 @@ function passwordCheck(config: Config, username: string) {
     const problem = passwordProblem(password, config.passwordMinLength, username);
     return problem ? `The password ${problem}` : undefined;
   };
-}
-
-/** The running server to talk to: --url, else 127.0.0.1 on LATCHKEY_PORT (or 8800). */
-export function serverUrl(io: CliIo, url: string | undefined): URL {
-  const port = io.env.LATCHKEY_PORT?.trim() || '8800';
-  const raw = url ?? `http://127.0.0.1:${port}`;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new CliError(`--url "${raw}" is not a URL; give one like http://127.0.0.1:8800`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    throw new CliError(`--url "${raw}" must start with http:// or https://`);
-  return parsed;
-}
-
-/**
- * Calls the running server's admin API with a superuser's key and returns the JSON body;
- * every way it can fail becomes one clear message.
- */
-async function adminRequest(io: CliIo, opts: RemoteOptions, method: string, path: string): Promise<unknown> {
-  const base = serverUrl(io, opts.url);
-  const key = opts.apiKey ?? io.env.LATCHKEY_API_KEY;
-  if (!key) throw new CliError("give a superuser's API key with --api-key or LATCHKEY_API_KEY");
-  const url = new URL(path, base);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: { 'X-API-Key': key, Accept: 'application/json' },
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (err as Error).message;
-    throw new CliError(
-      `could not reach the Latchkey server at ${base.origin} (${why}); is it running? Point --url at it.`,
-    );
-  }
-  const text = await res.text();
-  let body: { detail?: string; code?: string } | undefined;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  if (res.ok) return body;
-  const detail = body?.detail ? `: ${body.detail}` : '';
-  switch (res.status) {
-    case 401:
-      throw new CliError(
-        `the server refused the API key (401${detail}); give a valid superuser key with --api-key or LATCHKEY_API_KEY`,
-      );
-    case 403:
-      throw new CliError(`the server refused this key (403${detail})`);
-    case 429: {
-      const wait = res.headers.get('retry-after');
-      throw new CliError(
-        `the server refused this request (429${detail}); this machine's own address is limited or locked out${wait ? `, try again in ${wait} s` : ''}. Call from another address, or restart the server if it keeps lockouts in memory.`,
-      );
-    }
-    default:
-      throw new CliError(`the server answered ${res.status}${body?.code ? ` ${body.code}` : ''}${detail}`);
-  }
 }
 
 /** The `latchkey` command line. */
@@ -340,34 +271,40 @@ export function buildCli(io: CliIo): Command {
   const lockouts = program
     .command('lockouts')
     .description(
-      "Client addresses locked out after failed authentications. They live in the running server's memory (or Redis), so these commands call its admin API with a superuser's key.",
+      'Client addresses locked out after failed authentications, read and cleared in the store the servers share (the database, or Redis when LATCHKEY_REDIS_URL is set); a running server sees a change within a second.',
     );
-  const remote = (command: Command) =>
-    command
-      .option('--url <url>', 'the running server (default http://127.0.0.1:$LATCHKEY_PORT, or port 8800)')
-      .option(
-        '--api-key <key>',
-        "a superuser's API key (prefer LATCHKEY_API_KEY: a flag shows in the process list)",
-      );
-  remote(lockouts.command('list').description('List locked-out addresses and until when.')).action(
-    async (opts: RemoteOptions) => {
-      const { results } = (await adminRequest(io, opts, 'GET', '/api/v1/admin/lockouts')) as {
-        results: { address: string; locked_until: string }[];
-      };
-      if (!results.length) {
-        io.out('no address is locked out');
-        return;
-      }
-      io.out(['ADDRESS', 'LOCKED_UNTIL'].join('\t'));
-      for (const l of results) io.out([l.address, l.locked_until].join('\t'));
-    },
-  );
-  remote(
-    lockouts.command('clear <address>').description('Let a locked-out address authenticate again at once.'),
-  ).action(async (address: string, opts: RemoteOptions) => {
-    await adminRequest(io, opts, 'DELETE', `/api/v1/admin/lockouts/${encodeURIComponent(address)}`);
-    io.out(`cleared the lockout of ${address}`);
-  });
+  lockouts
+    .command('list')
+    .description('List locked-out addresses and until when.')
+    .action(async () => {
+      await withApp(configFrom(io, {}), async (app) => {
+        const results = await app.services.protection.lockouts.list();
+        if (!results.length) {
+          io.out('no address is locked out');
+          return;
+        }
+        io.out(['ADDRESS', 'LOCKED_UNTIL'].join('\t'));
+        for (const l of results) io.out([l.address, l.lockedUntil.toISOString()].join('\t'));
+      });
+    });
+  lockouts
+    .command('clear <address>')
+    .description('Let a locked-out address authenticate again at once.')
+    .action(async (given: string) => {
+      const address = normalizeAddress(given);
+      if (!address) throw new CliError(`"${given}" is not an IP address`, 2);
+      await withApp(configFrom(io, {}), async (app) => {
+        if (!(await app.services.protection.lockouts.clear(address))) {
+          throw new CliError(`${address} is not locked out (its count of failures, if any, was reset)`);
+        }
+        await app.services.audit.record({
+          action: 'lockout.cleared',
+          target: { type: 'address', id: address },
+          detail: `${address} may authenticate again (latchkey lockouts clear)`,
+        });
+        io.out(`cleared the lockout of ${address}`);
+      });
+    });
 
   return program;
 }

@@ -3,12 +3,14 @@ import type { Storage } from './database.js';
 import * as initial from './migrations/2026-11-22T00-00-00-initial.js';
 import * as auditAndRateLimits from './migrations/2026-11-22T12-00-00-audit-and-rate-limits.js';
 import * as credentialChanges from './migrations/2026-12-01T00-00-00-credential-changes.js';
+import * as authLockouts from './migrations/2026-12-10T00-00-00-auth-lockouts.js';
 
 // Imported statically: a file-based provider cannot load .ts migrations everywhere we run.
 const MIGRATIONS: Record<string, Migration> = {
   '2026-11-22T00-00-00-initial': initial,
   '2026-11-22T12-00-00-audit-and-rate-limits': auditAndRateLimits,
   '2026-12-01T00-00-00-credential-changes': credentialChanges,
+  '2026-12-10T00-00-00-auth-lockouts': authLockouts,
 };
 
 /**

@@ -24,3 +24,10 @@ export function resolveClientIp(
   }
   return hops[0] ?? socket;
 }
+
+/** An address as the server keys lockouts by it (lowercase, IPv4-mapped IPv6 as IPv4); undefined when it is not one. */
+export function normalizeAddress(address: string): string | undefined {
+  const trimmed = address.trim().toLowerCase();
+  if (!isIP(trimmed)) return undefined;
+  return stripMappedV4(trimmed);
+}

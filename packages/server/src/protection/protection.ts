@@ -1,19 +1,24 @@
 import { ApiError } from '@latchkey/core';
 import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../auth/credential.js';
 import type { Config } from '../config/config.js';
+import type { Database } from '../db/database.types.js';
 import { resolveClientIp } from './client-ip.js';
 import { LimiterStore } from './limiter-store.js';
-import { LockoutGuard } from './lockout.js';
+import { type FailureCount, LockoutGuard, type LockoutSettings } from './lockout.js';
+import { DatabaseLockoutStore } from './lockout-database-store.js';
+import { RedisLockoutStore } from './lockout-redis-store.js';
 import { decideRateLimit, type RateLimitDecision, type RateLimitPolicy } from './rate-limit.js';
 
 /**
  * Rate limits per credential (per address when anonymous) and lockout of addresses
- * after failed authentications, in memory or, with LATCHKEY_REDIS_URL, in Redis shared
- * by every instance.
+ * after failed authentications. With LATCHKEY_REDIS_URL both live in Redis, shared by
+ * every instance; without, rate limits live in this process's memory and lockouts in the
+ * database.
  */
 export class Protection {
   readonly lockouts: LockoutGuard;
@@ -23,20 +28,23 @@ export class Protection {
     private readonly config: Config,
     private readonly audit: AuditService,
     redis: Redis | undefined,
+    lockouts: LockoutGuard,
   ) {
     this.store = new LimiterStore(redis, config.redisPrefix);
-    this.lockouts = new LockoutGuard(
-      this.store,
-      {
-        attempts: config.lockoutAttempts,
-        windowS: config.lockoutWindowS,
-        durationS: config.lockoutDurationS,
-      },
-      config.redisPrefix,
-    );
+    this.lockouts = lockouts;
   }
 
-  static async create(config: Config, audit: AuditService, logger: Logger): Promise<Protection> {
+  /**
+   * Rate limits in memory, or Redis with LATCHKEY_REDIS_URL; lockouts in Redis then, or
+   * else in the database, so that `latchkey lockouts` and every process on the database see
+   * them.
+   */
+  static async create(
+    config: Config,
+    audit: AuditService,
+    logger: Logger,
+    db: Kysely<Database>,
+  ): Promise<Protection> {
     let redis: Redis | undefined;
     if (config.redisUrl) {
       redis = new Redis(config.redisUrl, {
@@ -47,7 +55,23 @@ export class Protection {
       redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
       await redis.connect();
     }
-    return new Protection(config, audit, redis);
+    const settings: LockoutSettings = {
+      attempts: config.lockoutAttempts,
+      windowS: config.lockoutWindowS,
+      durationS: config.lockoutDurationS,
+    };
+    let lockouts: LockoutGuard;
+    if (redis) {
+      lockouts = new LockoutGuard(
+        new RedisLockoutStore(redis, config.redisPrefix, settings, logger),
+        settings,
+      );
+    } else {
+      const store = new DatabaseLockoutStore(db, settings, logger);
+      await store.watch();
+      lockouts = new LockoutGuard(store, settings);
+    }
+    return new Protection(config, audit, redis, lockouts);
   }
 
   clientIp(socketAddress: string, forwardedFor: string): string {
@@ -71,8 +95,9 @@ export class Protection {
    * Counts a failed authentication and records the lock it may start. With a detail, the
    * failure itself is audited too (password endpoints audit their own failures).
    */
-  async recordFailure(address: string, detail?: string): Promise<void> {
-    const lock = await this.lockouts.fail(address);
+  async recordFailure(address: string, detail?: string): Promise<FailureCount> {
+    const counted = await this.lockouts.fail(address);
+    const { lock } = counted;
     if (lock) {
       await this.audit.record({
         action: 'auth.locked_out',
@@ -90,6 +115,7 @@ export class Protection {
         detail,
       });
     }
+    return counted;
   }
 
   async recordSuccess(address: string, failures: number): Promise<void> {
@@ -129,6 +155,7 @@ export class Protection {
   }
 
   async close(): Promise<void> {
+    await this.lockouts.close();
     await this.store.redis?.quit().catch(() => {});
   }
 }
