@@ -23,7 +23,9 @@ const iso = (ms: number) => isoNow(new Date(ms));
 /**
  * Lockouts in the `auth_lockouts` table, for a server without Redis. A failure is one
  * upsert that applies the counting rule (see LockoutStore) in the database and returns
- * the new count, so that several processes on one database count together.
+ * the new count, so that several processes on one database count together. Failures that
+ * race past the check while the lock is being set are counted too (the lock does not
+ * grow), so that each failure gets a count of its own and one alone starts the lock.
  *
  * The check on every guarded request reads no database: it looks at a map of the current
  * locks, which this process updates at once with its own changes and replaces every
@@ -127,7 +129,7 @@ export class DatabaseLockoutStore implements LockoutStore {
       insert into auth_lockouts (address, failures, window_ends_at, locked_until)
       values (${address}, 1, ${attempts <= 1 ? lockEnd : windowEnd}, ${attempts <= 1 ? lockEnd : null})
       on conflict (address) do update set
-        failures = case when ${lockedNow} then ${t}.failures else ${next} end,
+        failures = case when ${lockedNow} then ${t}.failures + 1 else ${next} end,
         locked_until = case
           when ${lockedNow} then ${t}.locked_until
           when ${next} >= ${attempts} then ${lockEnd}
@@ -149,7 +151,8 @@ export class DatabaseLockoutStore implements LockoutStore {
     this.failures.delete(address);
     this.failures.set(address, { count: failures, windowEndsAt: Date.parse(row.window_ends_at) });
     if (lockedUntil !== undefined && lockedUntil > now) this.note(address, lockedUntil);
-    const started = row.locked_until === lockEnd;
+    // Counts are handed out one by one, so exactly one failure gets the count that locks.
+    const started = lockedUntil !== undefined && failures === attempts;
     return { failures, lock: started ? { address, lockedUntil: new Date(lockEnd) } : undefined };
   }
 
