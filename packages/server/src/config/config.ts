@@ -333,7 +333,7 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     key: 'redisUrl',
     env: 'LATCHKEY_REDIS_URL',
     description:
-      'redis:// or rediss:// URL: rate limits and lockouts are then shared by every instance. Empty: kept in memory.',
+      'redis:// or rediss:// URL: rate limits and lockouts are then shared by every instance. Empty: rate limits are kept in memory, lockouts in the database.',
     default: undefined,
     parse: (raw) => {
       if (raw === '') return undefined;
