@@ -39,6 +39,7 @@ export interface LatchkeyApp {
   logger: Logger;
   /** Writes buffered key usage now. */
   flushUsage(): Promise<void>;
+  /** Writes buffered key usage, stops the usage writer, closes Redis and the database; logs each step. */
   close(): Promise<void>;
 }
 
@@ -193,10 +194,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     async close() {
       if (closed) return;
       closed = true;
+      logger.info('writing buffered last-used times');
+      await keys.usage.flush();
+      logger.info('stopping the usage writer');
       await keys.usage.stop();
+      logger.info('closing the cache invalidation channels');
       await bus.stop();
+      logger.info(config.redisUrl ? 'closing Redis' : 'stopping the lockout watcher');
       await protection.close();
+      logger.info('closing the database');
       await storage.close();
+      logger.info('closed');
     },
   };
 }

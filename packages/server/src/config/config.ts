@@ -40,6 +40,7 @@ export interface Config {
   authCacheSize: number;
   authCacheTtlS: number;
   sqliteBusyTimeoutMs: number;
+  shutdownTimeoutS: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -381,6 +382,14 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
       'SQLite: how long a write waits for the lock while another process (the CLI, a shell, a backup) holds it, in milliseconds; then it answers 503 DATABASE_BUSY with Retry-After. Reads never wait for it.',
     default: '2000',
     parse: integer(0, 60_000),
+  },
+  {
+    key: 'shutdownTimeoutS',
+    env: 'LATCHKEY_SHUTDOWN_TIMEOUT_S',
+    description:
+      'On SIGTERM or SIGINT: how long requests under way may take to finish, in seconds, before their connections are closed; then buffered last-used times are written and the server exits.',
+    default: '10',
+    parse: integer(0, 3600),
   },
 ];
 
