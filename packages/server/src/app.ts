@@ -18,7 +18,7 @@ import { requestLog } from './http/request-log.js';
 import { responseContractCheck } from './http/response-check.js';
 import { contractRouter } from './http/router.js';
 import { KeyService } from './keys/key.service.js';
-import { createLogger } from './logger.js';
+import { createLogger, defaultLogFormat } from './logger.js';
 import { Protection } from './protection/protection.js';
 import { loadSecrets } from './secrets/secrets.js';
 import type { Services } from './services.js';
@@ -86,7 +86,7 @@ function speedUpContract(api: OpenAPIBackend): void {
  * or generates the secrets and creates the first superuser when configured.
  */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<LatchkeyApp> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, config.logFormat ?? defaultLogFormat());
   const { secrets, generated } = loadSecrets(config.dataDir, {
     pepper: config.keyPepper,
     jwtSecret: config.jwtSecret,

@@ -1,13 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePort } from './support/free-port.js';
-import { SERVER_DIR } from './support/terminal.js';
+import { startServerProcess, stopServerProcesses } from './support/server-process.js';
 
 // A real server process receives SIGTERM while requests are under way: it stops accepting
 // connections, answers what it had accepted, writes buffered last-used times, closes the
@@ -17,64 +13,20 @@ import { SERVER_DIR } from './support/terminal.js';
 const ADMIN = 'shutdown-admin';
 const PASSWORD = 'a-long-shutdown-password-7';
 
-interface Started {
-  child: ChildProcess;
-  base: string;
-  dataDir: string;
-  logs(): string;
-  exited: Promise<number | null>;
-}
-
-const running: Started[] = [];
-afterEach(() => {
-  for (const s of running.splice(0)) {
-    if (s.child.exitCode === null) s.child.kill('SIGKILL');
-    rmSync(s.dataDir, { recursive: true, force: true });
-  }
-});
-
-async function startServer(env: Record<string, string> = {}): Promise<Started> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-shutdown-'));
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve', '--port', String(port)], {
-    cwd: SERVER_DIR,
-    env: {
-      ...process.env,
-      LATCHKEY_DATA_DIR: dataDir,
-      LATCHKEY_LOG_LEVEL: 'info',
-      LATCHKEY_ADMIN_USERNAME: ADMIN,
-      LATCHKEY_ADMIN_PASSWORD: PASSWORD,
-      LATCHKEY_RATE_LIMIT: '1000000',
-      // Only the shutdown writes last-used times.
-      LATCHKEY_USAGE_FLUSH_MS: '600000',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  child.stdout?.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-  });
-  child.stderr?.on('data', (c: Buffer) => {
-    out += c.toString('utf8');
-  });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const started: Started = { child, base: `http://127.0.0.1:${port}`, dataDir, logs: () => out, exited };
-  running.push(started);
-  const until = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the server exited early:\n${out}`);
-    try {
-      if ((await fetch(`${started.base}/health`)).ok) return started;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > until) throw new Error(`the server did not start:\n${out}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 const basic = `Basic ${Buffer.from(`${ADMIN}:${PASSWORD}`).toString('base64')}`;
+
+afterEach(stopServerProcesses);
+
+const startServer = (env: Record<string, string> = {}) =>
+  startServerProcess({
+    LATCHKEY_LOG_LEVEL: 'info',
+    LATCHKEY_ADMIN_USERNAME: ADMIN,
+    LATCHKEY_ADMIN_PASSWORD: PASSWORD,
+    LATCHKEY_RATE_LIMIT: '1000000',
+    // Only the shutdown writes last-used times.
+    LATCHKEY_USAGE_FLUSH_MS: '600000',
+    ...env,
+  });
 
 describe('graceful shutdown', () => {
   it('answers 20 logins under way at SIGTERM, writes buffered last-used times, logs each step and exits 0', async () => {

@@ -1,7 +1,7 @@
 import { ApiError } from '@latchkey/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApp } from '../app.js';
-import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { type Config, ConfigError, loadConfig, unknownVariableWarnings } from '../config/config.js';
 import { openStorage } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { toKeyView } from '../keys/key.view.js';
@@ -9,6 +9,7 @@ import { normalizeAddress } from '../protection/client-ip.js';
 import { passwordProblem } from '../users/password.js';
 import { UserInputError } from '../users/user.service.js';
 import { VERSION } from '../version.js';
+import { CliError } from './cli-error.js';
 import { serve } from './serve.js';
 import { PasswordNotSet, PromptCancelled, type TerminalPrompt } from './terminal-prompt.js';
 
@@ -22,7 +23,9 @@ export interface CliIo {
 
 type Overrides = Partial<Record<keyof Config, string>>;
 
+/** The configuration of a command other than serve; unknown LATCHKEY_* variables are warned about on stderr. */
 function configFrom(io: CliIo, overrides: Overrides): Config {
+  for (const warning of unknownVariableWarnings(io.env)) io.err(`warning: ${warning}`);
   return loadConfig(io.env, overrides);
 }
 
@@ -40,17 +43,6 @@ async function withApp<T>(
     return await run(app);
   } finally {
     await app.close();
-  }
-}
-
-/** A command's failure, with the message to print and the exit code (1, or 2 for a usage error). */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode: 1 | 2 = 1,
-  ) {
-    super(message);
-    this.name = 'CliError';
   }
 }
 
@@ -81,7 +73,7 @@ export function buildCli(io: CliIo): Command {
       if (opts.host !== undefined) overrides.host = opts.host;
       if (opts.port !== undefined) overrides.port = opts.port;
       if (opts.dataDir !== undefined) overrides.dataDir = opts.dataDir;
-      await serve(configFrom(io, overrides), io);
+      await serve(io, overrides);
     });
 
   program

@@ -29,6 +29,8 @@ export interface Config {
   maxBodyBytes: number;
   usageFlushMs: number;
   logLevel: string;
+  /** undefined: pretty at a terminal, JSON otherwise. */
+  logFormat: 'json' | 'pretty' | undefined;
   rateLimit: number;
   rateWindowS: number;
   lockoutAttempts: number;
@@ -281,6 +283,18 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     },
   },
   {
+    key: 'logFormat',
+    env: 'LATCHKEY_LOG_FORMAT',
+    description:
+      'Log format: json (one JSON object a line, for collectors) or pretty (coloured text for a person). Default: pretty when standard output is a terminal, json otherwise.',
+    default: undefined,
+    parse: (raw) => {
+      if (raw === '') return undefined;
+      if (raw !== 'json' && raw !== 'pretty') throw new BadValue('must be json or pretty');
+      return raw;
+    },
+  },
+  {
     key: 'rateLimit',
     env: 'LATCHKEY_RATE_LIMIT',
     description:
@@ -466,4 +480,60 @@ export function loadConfig(
   }
   if (problems.length) throw new ConfigError(problems);
   return out as unknown as Config;
+}
+
+/** LATCHKEY_* variables read elsewhere than CONFIG_ENTRIES: by the command line and the test suite. */
+const OTHER_VARIABLES = [
+  'LATCHKEY_SUPERUSER_PASSWORD',
+  'LATCHKEY_TEST_POSTGRES_URL',
+  'LATCHKEY_TEST_REDIS_URL',
+];
+
+/** Every LATCHKEY_* variable Latchkey reads. */
+export function knownVariables(): string[] {
+  return [...CONFIG_ENTRIES.map((e) => e.env), ...DATABASE_ENTRIES.map((e) => e.env), ...OTHER_VARIABLES];
+}
+
+/** Edit distance with adjacent transpositions (optimal string alignment). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = best;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+/**
+ * One warning per LATCHKEY_* variable that Latchkey does not read (a typo is otherwise
+ * silently ignored), naming the nearest known one when it is close.
+ */
+export function unknownVariableWarnings(env: Record<string, string | undefined>): string[] {
+  const known = knownVariables();
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('LATCHKEY_') || known.includes(name)) continue;
+    let nearest: string | undefined;
+    let distance = Number.POSITIVE_INFINITY;
+    for (const candidate of known) {
+      const d = editDistance(name, candidate);
+      if (d < distance) {
+        distance = d;
+        nearest = candidate;
+      }
+    }
+    const hint = nearest && distance <= 3 ? `; did you mean ${nearest}?` : '';
+    warnings.push(
+      `${name} is not a Latchkey setting and is ignored${hint} (docs/configuration.md lists them all)`,
+    );
+  }
+  return warnings;
 }

@@ -33,9 +33,10 @@ export async function migrateToLatest(storage: Storage): Promise<MigrationResult
   ).migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error');
-    throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, {
-      cause: error,
-    });
+    const what = failed
+      ? `Migration ${failed.migrationName} failed`
+      : 'Could not apply the database migrations';
+    throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   return results;
 }
