@@ -28,6 +28,18 @@ const startServer = (env: Record<string, string> = {}) =>
     ...env,
   });
 
+/** GET /health on a connection of its own (fetch would reuse a kept-alive one). */
+function healthOnNewConnection(base: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${base}/health`, { agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(res.statusCode ?? 0));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 describe('graceful shutdown', () => {
   it('answers 20 logins under way at SIGTERM, writes buffered last-used times, logs each step and exits 0', async () => {
     const s = await startServer();
@@ -85,10 +97,11 @@ describe('graceful shutdown', () => {
           req.end(body);
         }),
     );
-    // Every login is on the wire; a request on a connection opened after theirs is answered
-    // once the server has read them, while their password hashes keep them under way.
+    // Every login is on the wire. Connections are accepted in order: once a request on a
+    // connection opened after theirs is answered, theirs were accepted, and their password
+    // hashes keep them under way.
     await Promise.all(sent);
-    expect((await fetch(`${s.base}/health`)).status).toBe(200);
+    expect(await healthOnNewConnection(s.base)).toBe(200);
     const signalledAt = Date.now();
     s.child.kill('SIGTERM');
     const answers = await Promise.all(logins);
@@ -136,7 +149,7 @@ describe('graceful shutdown', () => {
     socket.write(
       'POST /api/v1/auth/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"user',
     );
-    expect((await fetch(`${s.base}/health`)).status).toBe(200);
+    expect(await healthOnNewConnection(s.base)).toBe(200);
     s.child.kill('SIGTERM');
     expect(await s.exited).toBe(0);
     await closed;

@@ -56,16 +56,7 @@ export async function serve(io: CliIo, overrides: Partial<Record<keyof Config, s
     await app.close();
     throw new CliError(listenProblem(err, config));
   }
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const origin = `http://${host}:${port}`;
-  const database = config.database.kind === 'sqlite' ? `SQLite ${config.database.file}` : 'Postgres';
-  logger.info(
-    { url: origin, database, docs: `${origin}/docs` },
-    `Latchkey listening on ${origin} (${database}); API reference at ${origin}/docs`,
-  );
-  if ((await app.services.bootstrap.status()).needsBootstrap) logger.info(bootstrapHelp(origin));
+  // Before the banner: a signal that comes once it is shown stops the server gracefully.
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -87,5 +78,15 @@ export async function serve(io: CliIo, overrides: Partial<Record<keyof Config, s
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const origin = `http://${host}:${port}`;
+  const database = config.database.kind === 'sqlite' ? `SQLite ${config.database.file}` : 'Postgres';
+  logger.info(
+    { url: origin, database, docs: `${origin}/docs` },
+    `Latchkey listening on ${origin} (${database}); API reference at ${origin}/docs`,
+  );
+  if ((await app.services.bootstrap.status()).needsBootstrap) logger.info(bootstrapHelp(origin));
   return server;
 }
