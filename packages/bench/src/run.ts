@@ -53,6 +53,9 @@ interface Running {
 
 const running: Running[] = [];
 
+/** `ready` for a server that is up once GET /health answers 200. */
+const HEALTH = 'GET /health';
+
 async function start(
   name: string,
   core: number | undefined,
@@ -72,13 +75,30 @@ async function start(
     const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 60_000);
     const watch = (c: Buffer) => {
       output += c.toString();
-      if (output.includes(ready)) {
+      if (ready !== HEALTH && output.includes(ready)) {
         clearTimeout(timer);
         resolve();
       }
     };
     child.stdout?.on('data', watch);
     child.stderr?.on('data', watch);
+    if (ready === HEALTH) {
+      // Latchkey's banner is an info line, and the benchmark logs warnings only.
+      const poll = async () => {
+        while (child.exitCode === null) {
+          try {
+            if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) {
+              clearTimeout(timer);
+              return resolve();
+            }
+          } catch {
+            // not listening yet
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      };
+      void poll();
+    }
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`${name} exited with ${code}:\n${output}`));
@@ -228,20 +248,8 @@ async function main(): Promise<void> {
     );
     // Latchkey as it ships: the bundle `pnpm bench` builds first (packages/server/dist).
     const main = path.join(SERVER_DIR, 'dist/main.js');
-    const lkSmall = await start(
-      'Latchkey SQLite 1k',
-      serverCore,
-      [main, 'serve'],
-      envSmall,
-      'Latchkey listening',
-    );
-    const lkBig = await start(
-      'Latchkey SQLite 1M',
-      serverCore,
-      [main, 'serve'],
-      envBig,
-      'Latchkey listening',
-    );
+    const lkSmall = await start('Latchkey SQLite 1k', serverCore, [main, 'serve'], envSmall, HEALTH);
+    const lkBig = await start('Latchkey SQLite 1M', serverCore, [main, 'serve'], envBig, HEALTH);
     // The random-keys row gets a process of its own on the same file, so that each row's
     // resident memory is its own: what 1 M keys cost with one key in use, and what a working
     // set of distinct keys adds (cache entries, buffered last use, the usage writer thread).
@@ -250,10 +258,10 @@ async function main(): Promise<void> {
       serverCore,
       [main, 'serve'],
       envBig,
-      'Latchkey listening',
+      HEALTH,
     );
     const lkPg = pgSeed
-      ? await start('Latchkey Postgres', serverCore, [main, 'serve'], envPg, 'Latchkey listening')
+      ? await start('Latchkey Postgres', serverCore, [main, 'serve'], envPg, HEALTH)
       : undefined;
     const ba = betterAuthError
       ? undefined

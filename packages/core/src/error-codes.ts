@@ -2,6 +2,7 @@
 export const ERROR_CODES = {
   VALIDATION_FAILED: { status: 400, title: 'Validation failed' },
   MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  MALFORMED_BODY: { status: 400, title: 'Body could not be decoded' },
   MULTIPLE_CREDENTIALS: { status: 400, title: 'More than one credential' },
   CANNOT_WIDEN: { status: 400, title: 'Security fields can only narrow' },
   CURRENT_PASSWORD_WRONG: { status: 400, title: 'Current password is wrong' },
@@ -28,6 +29,7 @@ export const ERROR_CODES = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
+  DATABASE_BUSY: { status: 503, title: 'Database busy' },
   RESPONSE_CONTRACT_VIOLATION: { status: 500, title: 'Response does not match the contract' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

@@ -1,4 +1,3 @@
-import { bodyParser } from '@koa/bodyparser';
 import { CLI_ACTOR, type Core, type CoreServices, createCore, type ServiceDeps } from '@latchkey/core';
 import Koa from 'koa';
 import type { Logger } from 'pino';
@@ -10,13 +9,14 @@ import { openStorage, type Storage } from './db/database.js';
 import { KyselyStore } from './db/kysely-store.js';
 import { migrateToLatest } from './db/migrator.js';
 import { docsHandlers } from './handlers/docs.handlers.js';
+import { bodyReader } from './http/body-reader.js';
 import { corePipeline } from './http/koa-adapter.js';
 import { problemMiddleware } from './http/problem.js';
 import { requestLog } from './http/request-log.js';
 import { responseContractCheck } from './http/response-check.js';
 import { createUsageBuffer } from './keys/usage.js';
 import type { UsageBuffer } from './keys/usage-buffer.js';
-import { createLogger } from './logger.js';
+import { createLogger, defaultLogFormat } from './logger.js';
 import { ProtectionStores } from './protection/protection.js';
 import { nodeSecretBox } from './secrets/secret-box.js';
 import { loadSecrets } from './secrets/secrets.js';
@@ -51,7 +51,7 @@ export interface LatchkeyApp {
  * pipeline, and creates the first superuser when configured.
  */
 export async function createApp(config: Config, options: AppOptions = {}): Promise<LatchkeyApp> {
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, config.logFormat ?? defaultLogFormat());
   const { secrets, generated } = loadSecrets(config.dataDir, {
     pepper: config.keyPepper,
     jwtSecret: config.jwtSecret,
@@ -59,8 +59,13 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   if (generated)
     logger.info({ dataDir: config.dataDir }, 'generated a new pepper and JWT secret in the data folder');
 
-  const storage: Storage = await openStorage(config.database);
-  const closers: (() => Promise<void>)[] = [() => storage.close()];
+  const storage: Storage = await openStorage(config.database, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
+  const closers: (() => Promise<void>)[] = [
+    async () => {
+      logger.info('closing the database');
+      await storage.close();
+    },
+  ];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close();
   };
@@ -91,16 +96,22 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         cause: err,
       });
     }
-    closers.push(() => bus.stop());
+    closers.push(async () => {
+      logger.info('closing the cache invalidation channels');
+      await bus.stop();
+    });
     let protection: ProtectionStores;
     try {
-      protection = await ProtectionStores.open(config, logger);
+      protection = await ProtectionStores.open(config, logger, storage.db);
     } catch (err) {
       throw new Error(`Could not connect to Redis at LATCHKEY_REDIS_URL: ${(err as Error).message}`, {
         cause: err,
       });
     }
-    closers.push(() => protection.close());
+    closers.push(async () => {
+      logger.info(config.redisUrl ? 'closing Redis' : 'stopping the lockout watcher');
+      await protection.close();
+    });
 
     // The services write through `db` and invalidate exactly what they change; everyone else
     // (scripts, tests) gets a handle whose writes forget everything.
@@ -137,19 +148,14 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(requestLog(logger));
     if (options.validateResponses) koa.use(responseContractCheck(core));
     koa.use(problemMiddleware(logger));
-    koa.use(
-      bodyParser({
-        // The core parses JSON (as the mock does); bodyparser reads, bounds and decompresses.
-        enableTypes: ['text'],
-        extendTypes: { text: ['application/json', '+json', 'text/*'] },
-        textLimit: config.maxBodyBytes,
-        encoding: 'utf-8',
-      }),
-    );
+    koa.use(bodyReader(config.maxBodyBytes));
     koa.use(corePipeline(core, config));
 
     usage.start(config.usageFlushMs);
-    closers.push(() => usage.stop());
+    closers.push(async () => {
+      logger.info('writing buffered last-used times and stopping the usage writer');
+      await usage.stop();
+    });
     let closed = false;
     return {
       koa,
@@ -166,6 +172,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
         if (closed) return;
         closed = true;
         await closeAll();
+        logger.info('closed');
       },
     };
   } catch (err) {

@@ -33,7 +33,8 @@ describe('the compiled server (dist/main.js)', () => {
         LATCHKEY_DATA_DIR: dataDir,
         LATCHKEY_HOST: '127.0.0.1',
         LATCHKEY_PORT: String(port),
-        LATCHKEY_LOG_LEVEL: 'warn',
+        // The banner the start is awaited by is an info line.
+        LATCHKEY_LOG_LEVEL: 'info',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -7,14 +7,13 @@ import { createApp } from '../src/app.js';
 import { type CliIo, runCli } from '../src/cli/cli.js';
 import { loadConfig } from '../src/config/config.js';
 import { DIALECTS } from './support/dialects.js';
-import { startTestServer, type TestServer } from './support/test-server.js';
 
 const configFor = (env: Record<string, string>) => loadConfig(env);
 
 function io(env: Record<string, string>) {
   const out: string[] = [];
   const err: string[] = [];
-  const cli: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env, interactive: false };
+  const cli: CliIo = { out: (l) => out.push(l), err: (l) => err.push(l), env };
   return { cli, out, err };
 }
 
@@ -143,117 +142,6 @@ for (const dialect of DIALECTS)
       expect(lines).toHaveLength(3);
       expect(listed.out).not.toContain('argon2');
       expect(listed.out).not.toContain('a-long-plain-password-2');
-    });
-
-    describe('lockouts, through the running server', () => {
-      let s: TestServer;
-      let rootKey: string;
-      let plainKey: string;
-      beforeAll(async () => {
-        // The test client is a trusted proxy, so X-Forwarded-For can play the locked-out address.
-        s = await startTestServer(dialect.name, {
-          LATCHKEY_TRUSTED_PROXIES: '127.0.0.1',
-          LATCHKEY_LOCKOUT_ATTEMPTS: '2',
-        });
-        rootKey = (await s.createKey(await s.createUser('root', { superuser: true }))).key;
-        plainKey = (await s.createKey(await s.createUser('plain'))).key;
-      });
-      afterAll(() => s.close());
-
-      const lockOut = async (address: string) => {
-        for (let i = 0; i < 2; i++) {
-          await s.call('/api/v1/auth/whoami', {
-            headers: { 'x-forwarded-for': address, 'x-api-key': `wrong-key-${'w'.repeat(32)}` },
-          });
-        }
-      };
-
-      it('lists and clears a lockout with --url and --api-key, or LATCHKEY_PORT and LATCHKEY_API_KEY', async () => {
-        const flags = ['--url', s.baseUrl, '--api-key', rootKey];
-        expect(await run('lockouts', 'list', ...flags)).toMatchObject({
-          code: 0,
-          out: 'no address is locked out',
-        });
-        await lockOut('203.0.113.50');
-        const listed = await run('lockouts', 'list', ...flags);
-        expect(listed.code).toBe(0);
-        const [header, row, ...rest] = listed.out.split('\n');
-        expect(header).toBe('ADDRESS\tLOCKED_UNTIL');
-        expect(row).toMatch(/^203\.0\.113\.50\t\d{4}-\d\d-\d\dT/);
-        expect(rest).toEqual([]);
-        expect(await s.app.protection.lockouts.list()).toHaveLength(1);
-
-        const port = new URL(s.baseUrl).port;
-        const viaEnv = io({ ...env, LATCHKEY_PORT: port, LATCHKEY_API_KEY: rootKey });
-        expect(await runCli(['lockouts', 'clear', '203.0.113.50'], viaEnv.cli)).toBe(0);
-        expect(viaEnv.out).toEqual(['cleared the lockout of 203.0.113.50']);
-        expect(await s.app.protection.lockouts.list()).toEqual([]);
-        const ok = await s.call('/api/v1/auth/whoami', {
-          headers: { 'x-forwarded-for': '203.0.113.50', 'x-api-key': rootKey },
-        });
-        expect(ok.status).toBe(200);
-
-        const again = await run('lockouts', 'clear', '203.0.113.50', ...flags);
-        expect(again).toMatchObject({ code: 1, err: expect.stringContaining('404 LOCKOUT_NOT_FOUND') });
-        expect(again.err).toContain('203.0.113.50 is not locked out');
-
-        await lockOut('2001:db8::50');
-        expect((await run('lockouts', 'list', ...flags)).out).toContain('2001:db8::50');
-        expect(await run('lockouts', 'clear', '2001:db8::50', ...flags)).toMatchObject({ code: 0 });
-        expect(await s.app.protection.lockouts.list()).toEqual([]);
-        expect(await run('lockouts', 'clear', 'not-an-address', ...flags)).toMatchObject({
-          code: 1,
-          err: expect.stringContaining('is not an IP address'),
-        });
-      });
-
-      it('says clearly when it has no key, the key is refused, or the server is unreachable', async () => {
-        expect(await run('lockouts', 'list', '--url', s.baseUrl)).toMatchObject({
-          code: 1,
-          err: expect.stringContaining("give a superuser's API key with --api-key or LATCHKEY_API_KEY"),
-        });
-        const unknown = await run(
-          'lockouts',
-          'list',
-          '--url',
-          s.baseUrl,
-          '--api-key',
-          `unknown-${'k'.repeat(32)}`,
-        );
-        expect(unknown).toMatchObject({ code: 1, err: expect.stringContaining('refused the API key (401') });
-        const plain = await run(
-          'lockouts',
-          'clear',
-          '203.0.113.51',
-          '--url',
-          s.baseUrl,
-          '--api-key',
-          plainKey,
-        );
-        expect(plain).toMatchObject({ code: 1, err: expect.stringContaining('403') });
-        expect(plain.err).toContain('make sure the user is a superuser');
-
-        // A port nobody listens on: a server that was started and stopped.
-        const gone = await startTestServer(dialect.name);
-        const goneUrl = gone.baseUrl;
-        await gone.close();
-        const down = await run('lockouts', 'list', '--url', goneUrl, '--api-key', rootKey);
-        expect(down).toMatchObject({
-          code: 1,
-          err: expect.stringContaining(`could not reach the Latchkey server at ${goneUrl}`),
-        });
-        expect(down.err).toContain('ECONNREFUSED');
-        expect(
-          await run('lockouts', 'list', '--url', 'ftp://example.org', '--api-key', rootKey),
-        ).toMatchObject({
-          code: 1,
-          err: expect.stringContaining('must start with http:// or https://'),
-        });
-        expect(await run('lockouts', 'list', '--url', 'not a url', '--api-key', rootKey)).toMatchObject({
-          code: 1,
-          err: expect.stringContaining('is not a URL'),
-        });
-      });
     });
 
     it('exits 2 with a message per bad setting', async () => {

@@ -152,7 +152,7 @@ for (const store of STORES) {
     });
   });
 
-  describeEachDialect(`lockout [${store.name}]`, (dialect) => {
+  describeEachDialect(`lockout [${store.name === 'memory' ? 'database' : store.name}]`, (dialect) => {
     let servers: TestServer[] = [];
     const start = async (env: Record<string, string> = {}) => {
       const s = await startTestServer(dialect, {

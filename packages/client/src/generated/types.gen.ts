@@ -354,7 +354,7 @@ export type KeyId = string;
 export type Limit = number;
 
 /**
- * How many results to skip.
+ * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
  */
 export type Offset = number;
 
@@ -821,7 +821,7 @@ export type ListKeysData = {
          */
         limit?: number;
         /**
-         * How many results to skip.
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
          */
         offset?: number;
         /**
@@ -1282,7 +1282,7 @@ export type AdminListKeysData = {
          */
         limit?: number;
         /**
-         * How many results to skip.
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
          */
         offset?: number;
         /**
@@ -1478,7 +1478,7 @@ export type AdminListUsersData = {
          */
         limit?: number;
         /**
-         * How many results to skip.
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
          */
         offset?: number;
         /**
@@ -1868,7 +1868,7 @@ export type AdminListAuditEventsData = {
          */
         limit?: number;
         /**
-         * How many results to skip.
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
          */
         offset?: number;
         /**

@@ -2101,10 +2101,11 @@ export const CONTRACT: ContractDocument = {
       "Offset": {
         "name": "offset",
         "in": "query",
-        "description": "How many results to skip.",
+        "description": "How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.",
         "schema": {
           "type": "integer",
           "minimum": 0,
+          "maximum": 2147483647,
           "default": 0
         },
         "example": 0

@@ -1,19 +1,22 @@
-import { createInterface } from 'node:readline/promises';
-import { ApiError, CLI_ACTOR } from '@latchkey/core';
+import { ApiError, CLI_ACTOR, canonicalAddress, passwordProblem } from '@latchkey/core';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApp, type LatchkeyApp } from '../app.js';
-import { type Config, ConfigError, loadConfig } from '../config/config.js';
+import { type Config, ConfigError, loadConfig, unknownVariableWarnings } from '../config/config.js';
 import { openStorage } from '../db/database.js';
 import { migrateToLatest } from '../db/migrator.js';
 import { VERSION } from '../version.js';
+import { CliError } from './cli-error.js';
 import type { CliIo } from './io.js';
 import { serve } from './serve.js';
+import { PasswordNotSet, PromptCancelled } from './terminal-prompt.js';
 
 export type { CliIo } from './io.js';
 
 type Overrides = Partial<Record<keyof Config, string>>;
 
+/** The configuration of a command other than serve; unknown LATCHKEY_* variables are warned about on stderr. */
 function configFrom(io: CliIo, overrides: Overrides): Config {
+  for (const warning of unknownVariableWarnings(io.env)) io.err(`warning: ${warning}`);
   return loadConfig(io.env, overrides);
 }
 
@@ -21,33 +24,6 @@ const port = (v: string) => {
   if (!/^\d+$/.test(v)) throw new InvalidArgumentError('must be a whole number');
   return v;
 };
-
-async function withApp<T>(
-  config: Config,
-  run: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>,
-): Promise<T> {
-  const app = await createApp({ ...config, logLevel: 'warn' });
-  try {
-    return await run(app);
-  } finally {
-    await app.close();
-  }
-}
-
-async function ask(question: string, hidden = false): Promise<string> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout, terminal: true });
-  if (hidden) {
-    const write = (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput.bind(rl);
-    (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = (s: string) =>
-      write(s.startsWith(question) ? s : '');
-  }
-  try {
-    return (await rl.question(question)).trim();
-  } finally {
-    rl.close();
-    if (hidden) process.stdout.write('\n');
-  }
-}
 
 const PAGE = 200;
 
@@ -61,82 +37,24 @@ async function allUsers(app: LatchkeyApp) {
   }
 }
 
-interface RemoteOptions {
-  url?: string;
-  apiKey?: string;
+async function withApp<T>(
+  config: Config,
+  run: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>,
+): Promise<T> {
+  const app = await createApp({ ...config, logLevel: 'warn' });
+  try {
+    return await run(app);
+  } finally {
+    await app.close();
+  }
 }
 
-/** A command's failure, with the message to print; exit code 1. */
-export class CliError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
-
-/** The running server to talk to: --url, else 127.0.0.1 on LATCHKEY_PORT (or 8800). */
-export function serverUrl(io: CliIo, url: string | undefined): URL {
-  const port = io.env.LATCHKEY_PORT?.trim() || '8800';
-  const raw = url ?? `http://127.0.0.1:${port}`;
-  let parsed: URL;
-  try {
-    parsed = new URL(raw);
-  } catch {
-    throw new CliError(`--url "${raw}" is not a URL; give one like http://127.0.0.1:8800`);
-  }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
-    throw new CliError(`--url "${raw}" must start with http:// or https://`);
-  return parsed;
-}
-
-/**
- * Calls the running server's admin API with a superuser's key and returns the JSON body;
- * every way it can fail becomes one clear message.
- */
-async function adminRequest(io: CliIo, opts: RemoteOptions, method: string, path: string): Promise<unknown> {
-  const base = serverUrl(io, opts.url);
-  const key = opts.apiKey ?? io.env.LATCHKEY_API_KEY;
-  if (!key) throw new CliError("give a superuser's API key with --api-key or LATCHKEY_API_KEY");
-  const url = new URL(path, base);
-  let res: Response;
-  try {
-    res = await fetch(url, {
-      method,
-      headers: { 'X-API-Key': key, Accept: 'application/json' },
-      signal: AbortSignal.timeout(10_000),
-    });
-  } catch (err) {
-    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-    const why = cause?.code ?? cause?.message ?? (err as Error).message;
-    throw new CliError(
-      `could not reach the Latchkey server at ${base.origin} (${why}); is it running? Point --url at it.`,
-    );
-  }
-  const text = await res.text();
-  let body: { detail?: string; code?: string } | undefined;
-  try {
-    body = text ? JSON.parse(text) : undefined;
-  } catch {
-    body = undefined;
-  }
-  if (res.ok) return body;
-  const detail = body?.detail ? `: ${body.detail}` : '';
-  switch (res.status) {
-    case 401:
-      throw new CliError(
-        `the server refused the API key (401${detail}); give a valid superuser key with --api-key or LATCHKEY_API_KEY`,
-      );
-    case 403:
-      throw new CliError(`the server refused this key (403${detail})`);
-    case 429: {
-      const wait = res.headers.get('retry-after');
-      throw new CliError(
-        `the server refused this request (429${detail}); this machine's own address is limited or locked out${wait ? `, try again in ${wait} s` : ''}. Call from another address, or restart the server if it keeps lockouts in memory.`,
-      );
-    }
-    default:
-      throw new CliError(`the server answered ${res.status}${body?.code ? ` ${body.code}` : ''}${detail}`);
-  }
+/** What is wrong with a new password for this user, as a sentence; undefined when nothing. */
+function passwordCheck(config: Config, username: string) {
+  return (password: string) => {
+    const problem = passwordProblem(password, config.passwordMinLength, username);
+    return problem ? `The password ${problem}` : undefined;
+  };
 }
 
 /** The `latchkey` command line. */
@@ -158,7 +76,7 @@ export function buildCli(io: CliIo): Command {
       if (opts.host !== undefined) overrides.host = opts.host;
       if (opts.port !== undefined) overrides.port = opts.port;
       if (opts.dataDir !== undefined) overrides.dataDir = opts.dataDir;
-      await serve(configFrom(io, overrides), io);
+      await serve(io, overrides);
     });
 
   program
@@ -166,7 +84,7 @@ export function buildCli(io: CliIo): Command {
     .description('Apply pending database migrations and exit.')
     .action(async () => {
       const config = configFrom(io, {});
-      const storage = await openStorage(config.database);
+      const storage = await openStorage(config.database, { busyTimeoutMs: config.sqliteBusyTimeoutMs });
       try {
         const results = await migrateToLatest(storage);
         io.out(
@@ -185,20 +103,44 @@ export function buildCli(io: CliIo): Command {
     .option('--no-input', 'never prompt; fail when something is missing')
     .action(async (opts: { username?: string; password?: string; input: boolean }) => {
       const config = configFrom(io, {});
-      const prompt = opts.input && io.interactive;
-      const username = opts.username ?? (prompt ? await ask('Username: ') : undefined);
-      const password =
-        opts.password ??
-        io.env.LATCHKEY_SUPERUSER_PASSWORD ??
-        (prompt ? await ask('Password: ', true) : undefined);
-      if (!username || !password) {
+      const prompt = opts.input ? io.prompt : undefined;
+      let username = opts.username;
+      if (username === undefined && prompt) username = (await prompt.ask('Username: ')).trim();
+      if (!username) throw new CliError('username is required (give --username)');
+      let password = opts.password ?? io.env.LATCHKEY_SUPERUSER_PASSWORD;
+      if (password === undefined && prompt) {
+        // Checked before the database is opened, so that a wrong entry is asked again.
+        password = await prompt.newPassword(passwordCheck(config, username));
+      }
+      if (!password) {
         throw new CliError(
-          `${!username ? 'username' : 'password'} is required (give --username and --password)`,
+          'password is required (give --password or LATCHKEY_SUPERUSER_PASSWORD, or run in a terminal)',
         );
       }
       await withApp(config, async (app) => {
         const user = await app.services.users.create(CLI_ACTOR, { username, password, isSuperuser: true });
         io.out(`created superuser ${user.username} (${user.id})`);
+      });
+    });
+
+  program
+    .command('changepassword <username>')
+    .description("Set a user's password, asked twice at the terminal; their login sessions end.")
+    .action(async (username: string) => {
+      const config = configFrom(io, {});
+      const { prompt } = io;
+      if (!prompt) {
+        throw new CliError(
+          'changepassword asks for the new password at a terminal; run it in one (scripts can use POST /api/v1/admin/users/{user_id}/password)',
+          2,
+        );
+      }
+      await withApp(config, async (app) => {
+        const user = await app.services.users.getByUsername(username);
+        io.out(`Changing the password of ${user.username}.`);
+        const password = await prompt.newPassword(passwordCheck(config, user.username));
+        await app.services.users.resetPassword(CLI_ACTOR, user.id, password);
+        io.out(`changed the password of ${user.username}; their login sessions ended`);
       });
     });
 
@@ -260,7 +202,7 @@ export function buildCli(io: CliIo): Command {
         await withApp(configFrom(io, {}), async (app) => {
           const owner = await app.services.users.getByUsername(opts.user);
           if (opts.name.length < 1 || opts.name.length > 100)
-            throw new CliError('--name must be 1 to 100 characters');
+            throw new CliError('--name must be 1 to 100 characters', 2);
           const { key, plaintext } = await app.services.keys.create(
             CLI_ACTOR,
             owner,
@@ -313,34 +255,40 @@ export function buildCli(io: CliIo): Command {
   const lockouts = program
     .command('lockouts')
     .description(
-      "Client addresses locked out after failed authentications. They live in the running server's memory (or Redis), so these commands call its admin API with a superuser's key.",
+      'Client addresses locked out after failed authentications, read and cleared in the store the servers share (the database, or Redis when LATCHKEY_REDIS_URL is set); a running server sees a change within a second.',
     );
-  const remote = (command: Command) =>
-    command
-      .option('--url <url>', 'the running server (default http://127.0.0.1:$LATCHKEY_PORT, or port 8800)')
-      .option(
-        '--api-key <key>',
-        "a superuser's API key (prefer LATCHKEY_API_KEY: a flag shows in the process list)",
-      );
-  remote(lockouts.command('list').description('List locked-out addresses and until when.')).action(
-    async (opts: RemoteOptions) => {
-      const { results } = (await adminRequest(io, opts, 'GET', '/api/v1/admin/lockouts')) as {
-        results: { address: string; locked_until: string }[];
-      };
-      if (!results.length) {
-        io.out('no address is locked out');
-        return;
-      }
-      io.out(['ADDRESS', 'LOCKED_UNTIL'].join('\t'));
-      for (const l of results) io.out([l.address, l.locked_until].join('\t'));
-    },
-  );
-  remote(
-    lockouts.command('clear <address>').description('Let a locked-out address authenticate again at once.'),
-  ).action(async (address: string, opts: RemoteOptions) => {
-    await adminRequest(io, opts, 'DELETE', `/api/v1/admin/lockouts/${encodeURIComponent(address)}`);
-    io.out(`cleared the lockout of ${address}`);
-  });
+  lockouts
+    .command('list')
+    .description('List locked-out addresses and until when.')
+    .action(async () => {
+      await withApp(configFrom(io, {}), async (app) => {
+        const results = await app.services.protection.listLockouts();
+        if (!results.length) {
+          io.out('no address is locked out');
+          return;
+        }
+        io.out(['ADDRESS', 'LOCKED_UNTIL'].join('\t'));
+        for (const l of results) io.out([l.address, l.lockedUntil.toISOString()].join('\t'));
+      });
+    });
+  lockouts
+    .command('clear <address>')
+    .description('Let a locked-out address authenticate again at once.')
+    .action(async (given: string) => {
+      const address = canonicalAddress(given.trim());
+      if (!address) throw new CliError(`"${given}" is not an IP address`, 2);
+      await withApp(configFrom(io, {}), async (app) => {
+        try {
+          await app.services.protection.clearLockout(CLI_ACTOR, address);
+        } catch (err) {
+          if (err instanceof ApiError && err.code === 'LOCKOUT_NOT_FOUND') {
+            throw new CliError(`${address} is not locked out (its count of failures, if any, was reset)`);
+          }
+          throw err;
+        }
+        io.out(`cleared the lockout of ${address}`);
+      });
+    });
 
   return program;
 }
@@ -359,6 +307,14 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(err.message);
       return 2;
     }
+    if (err instanceof PromptCancelled) {
+      io.err('cancelled; nothing was changed');
+      return 130;
+    }
+    if (err instanceof CliError) {
+      io.err(`error: ${err.message}`);
+      return err.exitCode;
+    }
     if (err instanceof ApiError) {
       // Problems name the API's fields (`body.password`); at the command line that is the option.
       const text = err.errors?.length
@@ -367,7 +323,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
       io.err(`error: ${text}`);
       return 1;
     }
-    if (err instanceof CliError) {
+    if (err instanceof PasswordNotSet) {
       io.err(`error: ${err.message}`);
       return 1;
     }

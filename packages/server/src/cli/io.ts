@@ -1,7 +1,10 @@
-/** Where a command writes, what environment it reads, and whether a person is at a terminal. */
+import type { TerminalPrompt } from './terminal-prompt.js';
+
+/** Where a command writes, what environment it reads, and how it asks a person at a terminal. */
 export interface CliIo {
   out: (line: string) => void;
   err: (line: string) => void;
   env: Record<string, string | undefined>;
-  interactive: boolean;
+  /** Asks at a terminal; undefined when stdin is not one (then nothing is ever asked). */
+  prompt?: TerminalPrompt | undefined;
 }

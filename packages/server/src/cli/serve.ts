@@ -1,41 +1,92 @@
 import type { Server } from 'node:http';
 import { createApp } from '../app.js';
-import type { Config } from '../config/config.js';
+import { type Config, loadConfig, unknownVariableWarnings } from '../config/config.js';
+import { createLogger, defaultLogFormat } from '../logger.js';
+import { CliError } from './cli-error.js';
 import type { CliIo } from './io.js';
+import { trackRequests } from './shutdown.js';
 
-/** What the first start on an empty database prints: the ways to get a first credential. */
-export function bootstrapHelp(origin: string): string[] {
+/** What the first start on an empty database says: the ways to get a first credential. */
+export function bootstrapHelp(origin: string): string {
   return [
     'No user and no key exist yet. Bootstrap this server in one of these ways:',
-    `  - register your first key (at least 32 characters; it belongs to a new superuser "admin"):`,
+    '  - register your first key (at least 32 characters; it belongs to a new superuser "admin"):',
     `      curl -X POST ${origin}/api/v1/auth/register-key -H 'Content-Type: application/json' -d '{"api_key": "<your key>", "label": "first-key"}'`,
     '  - or create a superuser with a password: pnpm latchkey createsuperuser',
     '  - or set LATCHKEY_ADMIN_USERNAME and LATCHKEY_ADMIN_PASSWORD and restart.',
-  ];
+  ].join('\n');
 }
 
-/** Starts the server and keeps it running until SIGINT or SIGTERM. */
-export async function serve(config: Config, io: CliIo): Promise<Server> {
-  const app = await createApp(config);
+/** Why the server cannot listen, and the setting that changes it. */
+export function listenProblem(err: unknown, config: Config): string {
+  const code = (err as { code?: unknown }).code;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `port ${config.port} on ${config.host} is already in use; stop what listens there, or choose another port with LATCHKEY_PORT or --port (0 picks a free one)`;
+    case 'EACCES':
+      return `this user may not listen on port ${config.port} (ports below 1024 need privileges); choose another port with LATCHKEY_PORT or --port`;
+    case 'EADDRNOTAVAIL':
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot listen on ${config.host}: it is not an address of this machine; set LATCHKEY_HOST or --host (127.0.0.1, 0.0.0.0 or ::)`;
+    default:
+      return `cannot listen on ${config.host}:${config.port} (${err instanceof Error ? err.message : String(err)}); check LATCHKEY_HOST and LATCHKEY_PORT (--host, --port)`;
+  }
+}
+
+/**
+ * Starts the server and keeps it running until SIGINT or SIGTERM. Then it stops accepting
+ * connections, lets requests under way finish (up to LATCHKEY_SHUTDOWN_TIMEOUT_S), writes
+ * buffered last-used times, stops the usage writer, closes Redis and the database, logs
+ * each step and exits 0. A second signal exits at once with 1.
+ */
+export async function serve(io: CliIo, overrides: Partial<Record<keyof Config, string>>): Promise<Server> {
+  const config = loadConfig(io.env, overrides);
+  const logger = createLogger(config.logLevel, config.logFormat ?? defaultLogFormat());
+  for (const warning of unknownVariableWarnings(io.env)) logger.warn(warning);
+  const app = await createApp(config, { logger });
   const server = app.koa.listen(config.port, config.host);
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve);
-    server.once('error', reject);
-  });
+  const requests = trackRequests(server);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve);
+      server.once('error', reject);
+    });
+  } catch (err) {
+    await app.close();
+    throw new CliError(listenProblem(err, config));
+  }
+  // Before the banner: a signal that comes once it is shown stops the server gracefully.
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal during shutdown: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    void (async () => {
+      try {
+        await requests.drain(config.shutdownTimeoutS * 1000, logger);
+        await app.close();
+        process.exit(0);
+      } catch (err) {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      }
+    })();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-  const where = config.database.kind === 'sqlite' ? `SQLite ${config.database.file}` : 'Postgres';
-  io.out(`Latchkey listening on http://${host}:${port} (${where})`);
-  if ((await app.services.bootstrap.status()).needsBootstrap) {
-    for (const line of bootstrapHelp(`http://${host}:${port}`)) io.out(line);
-  }
-  const stop = () => {
-    server.close();
-    server.closeAllConnections();
-    void app.close().then(() => process.exit(0));
-  };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
+  const origin = `http://${host}:${port}`;
+  const database = config.database.kind === 'sqlite' ? `SQLite ${config.database.file}` : 'Postgres';
+  logger.info(
+    { url: origin, database, docs: `${origin}/docs` },
+    `Latchkey listening on ${origin} (${database}); API reference at ${origin}/docs`,
+  );
+  if ((await app.services.bootstrap.status()).needsBootstrap) logger.info(bootstrapHelp(origin));
   return server;
 }

@@ -27,6 +27,8 @@ export interface Config extends RulesConfig {
   maxBodyBytes: number;
   usageFlushMs: number;
   logLevel: string;
+  /** undefined: pretty at a terminal, JSON otherwise. */
+  logFormat: 'json' | 'pretty' | undefined;
   rateLimit: number;
   rateWindowS: number;
   lockoutAttempts: number;
@@ -37,6 +39,8 @@ export interface Config extends RulesConfig {
   redisPrefix: string;
   authCacheSize: number;
   authCacheTtlS: number;
+  sqliteBusyTimeoutMs: number;
+  shutdownTimeoutS: number;
 }
 
 type Parser<T> = (raw: string) => T;
@@ -253,7 +257,8 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
   {
     key: 'maxBodyBytes',
     env: 'LATCHKEY_MAX_BODY_BYTES',
-    description: 'Largest accepted request body, in bytes.',
+    description:
+      'Largest accepted request body, in bytes, after decoding a compressed one (gzip, deflate, br).',
     default: '65536',
     parse: integer(1024, 10 * 1024 * 1024),
   },
@@ -272,6 +277,18 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     parse: (raw) => {
       if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(raw))
         throw new BadValue('must be one of fatal, error, warn, info, debug, trace, silent');
+      return raw;
+    },
+  },
+  {
+    key: 'logFormat',
+    env: 'LATCHKEY_LOG_FORMAT',
+    description:
+      'Log format: json (one JSON object a line, for collectors) or pretty (coloured text for a person). Default: pretty when standard output is a terminal, json otherwise.',
+    default: undefined,
+    parse: (raw) => {
+      if (raw === '') return undefined;
+      if (raw !== 'json' && raw !== 'pretty') throw new BadValue('must be json or pretty');
       return raw;
     },
   },
@@ -329,7 +346,7 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     key: 'redisUrl',
     env: 'LATCHKEY_REDIS_URL',
     description:
-      'redis:// or rediss:// URL: rate limits and lockouts are then shared by every instance. Empty: kept in memory.',
+      'redis:// or rediss:// URL: rate limits and lockouts are then shared by every instance. Empty: rate limits are kept in memory, lockouts in the database.',
     default: undefined,
     parse: (raw) => {
       if (raw === '') return undefined;
@@ -369,6 +386,22 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
       'Longest time a verified credential stays cached, in seconds. Changes invalidate it at once anyway (on other instances through Redis); on Postgres without Redis it is capped at 1 s.',
     default: '60',
     parse: integer(0, 86_400),
+  },
+  {
+    key: 'sqliteBusyTimeoutMs',
+    env: 'LATCHKEY_SQLITE_BUSY_TIMEOUT_MS',
+    description:
+      'SQLite: how long a write waits for the lock while another process (the CLI, a shell, a backup) holds it, in milliseconds; then it answers 503 DATABASE_BUSY with Retry-After. Reads never wait for it.',
+    default: '2000',
+    parse: integer(0, 60_000),
+  },
+  {
+    key: 'shutdownTimeoutS',
+    env: 'LATCHKEY_SHUTDOWN_TIMEOUT_S',
+    description:
+      'On SIGTERM or SIGINT: how long requests under way may take to finish, in seconds, before their connections are closed; then buffered last-used times are written and the server exits.',
+    default: '10',
+    parse: integer(0, 3600),
   },
 ];
 
@@ -445,4 +478,60 @@ export function loadConfig(
   }
   if (problems.length) throw new ConfigError(problems);
   return out as unknown as Config;
+}
+
+/** LATCHKEY_* variables read elsewhere than CONFIG_ENTRIES: by the command line and the test suite. */
+const OTHER_VARIABLES = [
+  'LATCHKEY_SUPERUSER_PASSWORD',
+  'LATCHKEY_TEST_POSTGRES_URL',
+  'LATCHKEY_TEST_REDIS_URL',
+];
+
+/** Every LATCHKEY_* variable Latchkey reads. */
+export function knownVariables(): string[] {
+  return [...CONFIG_ENTRIES.map((e) => e.env), ...DATABASE_ENTRIES.map((e) => e.env), ...OTHER_VARIABLES];
+}
+
+/** Edit distance with adjacent transpositions (optimal string alignment). */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  const at = (i: number, j: number) => d[i]?.[j] ?? Number.POSITIVE_INFINITY;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(at(i - 1, j) + 1, at(i, j - 1) + 1, at(i - 1, j - 1) + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        best = Math.min(best, at(i - 2, j - 2) + 1);
+      (d[i] as number[])[j] = best;
+    }
+  }
+  return at(a.length, b.length);
+}
+
+/**
+ * One warning per LATCHKEY_* variable that Latchkey does not read (a typo is otherwise
+ * silently ignored), naming the nearest known one when it is close.
+ */
+export function unknownVariableWarnings(env: Record<string, string | undefined>): string[] {
+  const known = knownVariables();
+  const warnings: string[] = [];
+  for (const name of Object.keys(env).sort()) {
+    if (!name.startsWith('LATCHKEY_') || known.includes(name)) continue;
+    let nearest: string | undefined;
+    let distance = Number.POSITIVE_INFINITY;
+    for (const candidate of known) {
+      const d = editDistance(name, candidate);
+      if (d < distance) {
+        distance = d;
+        nearest = candidate;
+      }
+    }
+    const hint = nearest && distance <= 3 ? `; did you mean ${nearest}?` : '';
+    warnings.push(
+      `${name} is not a Latchkey setting and is ignored${hint} (docs/configuration.md lists them all)`,
+    );
+  }
+  return warnings;
 }

@@ -1,5 +1,6 @@
 import type { AuditEventTable } from '../audit/audit.table.js';
 import type { ApiKeyTable } from '../keys/key.table.js';
+import type { AuthLockoutTable } from '../protection/lockout.table.js';
 import type { SessionTable } from '../sessions/session.table.js';
 import type { UserTable } from '../users/user.table.js';
 
@@ -8,4 +9,5 @@ export interface Database {
   api_keys: ApiKeyTable;
   sessions: SessionTable;
   audit_events: AuditEventTable;
+  auth_lockouts: AuthLockoutTable;
 }

@@ -3,6 +3,7 @@ import type { Storage } from './database.js';
 import * as initial from './migrations/2026-11-22T00-00-00-initial.js';
 import * as auditAndRateLimits from './migrations/2026-11-22T12-00-00-audit-and-rate-limits.js';
 import * as credentialChanges from './migrations/2026-12-01T00-00-00-credential-changes.js';
+import * as authLockouts from './migrations/2026-12-01T12-00-00-auth-lockouts.js';
 import * as rotationSuccessors from './migrations/2026-12-02T00-00-00-rotation-successors.js';
 
 // Imported statically: a file-based provider cannot load .ts migrations everywhere we run.
@@ -10,6 +11,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-11-22T00-00-00-initial': initial,
   '2026-11-22T12-00-00-audit-and-rate-limits': auditAndRateLimits,
   '2026-12-01T00-00-00-credential-changes': credentialChanges,
+  '2026-12-01T12-00-00-auth-lockouts': authLockouts,
   '2026-12-02T00-00-00-rotation-successors': rotationSuccessors,
 };
 
@@ -33,9 +35,10 @@ export async function migrateToLatest(storage: Storage): Promise<MigrationResult
   ).migrateToLatest();
   if (error) {
     const failed = results.find((r) => r.status === 'Error');
-    throw new Error(`Migration ${failed?.migrationName ?? '(unknown)'} failed: ${String(error)}`, {
-      cause: error,
-    });
+    const what = failed
+      ? `Migration ${failed.migrationName} failed`
+      : 'Could not apply the database migrations';
+    throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   return results;
 }

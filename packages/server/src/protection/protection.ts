@@ -1,24 +1,27 @@
 import type { RequestCounter, RulesConfig, WindowCount } from '@latchkey/core';
 import { Redis } from 'ioredis';
+import type { Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import { RateLimiterRes } from 'rate-limiter-flexible';
+import type { Database } from '../db/database.types.js';
 import { LimiterStore } from './limiter-store.js';
 import { LockoutGuard, type LockoutSettings } from './lockout.js';
+import { DatabaseLockoutStore } from './lockout-database-store.js';
+import { RedisLockoutStore } from './lockout-redis-store.js';
 
 /**
- * Where the counts behind rate limits and lockouts live: this process's memory, or Redis
- * shared by every instance (LATCHKEY_REDIS_URL). The decisions are the core's.
+ * Where the counts behind rate limits and lockouts live. With LATCHKEY_REDIS_URL both live
+ * in Redis, shared by every instance; without, rate limits live in this process's memory and
+ * lockouts in the database, so that `latchkey lockouts` and every process on the database
+ * see them. The decisions are the core's.
  */
 export class ProtectionStores {
   readonly requests: RequestCounter;
-  readonly lockouts: LockoutGuard;
 
   private constructor(
     private readonly store: LimiterStore,
-    lockout: LockoutSettings,
-    prefix: string,
+    readonly lockouts: LockoutGuard,
   ) {
-    this.lockouts = new LockoutGuard(store, lockout, prefix);
     this.requests = {
       consume: async (identity, limit, windowS, cost): Promise<WindowCount> => {
         let res: RateLimiterRes;
@@ -39,6 +42,7 @@ export class ProtectionStores {
       redisPrefix: string;
     },
     logger: Logger,
+    db: Kysely<Database>,
   ): Promise<ProtectionStores> {
     let redis: Redis | undefined;
     if (config.redisUrl) {
@@ -50,18 +54,27 @@ export class ProtectionStores {
       redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
       await redis.connect();
     }
-    return new ProtectionStores(
-      new LimiterStore(redis, config.redisPrefix),
-      {
-        attempts: config.lockoutAttempts,
-        windowS: config.lockoutWindowS,
-        durationS: config.lockoutDurationS,
-      },
-      config.redisPrefix,
-    );
+    const settings: LockoutSettings = {
+      attempts: config.lockoutAttempts,
+      windowS: config.lockoutWindowS,
+      durationS: config.lockoutDurationS,
+    };
+    let lockouts: LockoutGuard;
+    if (redis) {
+      lockouts = new LockoutGuard(
+        new RedisLockoutStore(redis, config.redisPrefix, settings, logger),
+        settings,
+      );
+    } else {
+      const backend = new DatabaseLockoutStore(db, settings, logger);
+      await backend.watch();
+      lockouts = new LockoutGuard(backend, settings);
+    }
+    return new ProtectionStores(new LimiterStore(redis, config.redisPrefix), lockouts);
   }
 
   async close(): Promise<void> {
+    await this.lockouts.close();
     await this.store.redis?.quit().catch(() => {});
   }
 }

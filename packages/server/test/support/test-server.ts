@@ -46,11 +46,20 @@ export interface TestServer {
 export async function startTestServer(
   dialect: DialectName,
   env: Record<string, string> = {},
+  options: { sqliteOnFile?: boolean; sameDatabaseAs?: TestServer } = {},
 ): Promise<TestServer> {
   const spec = DIALECTS.find((d) => d.name === dialect);
   if (!spec) throw new Error(`unknown dialect ${dialect}`);
-  const { database, drop } = await spec.fresh();
   const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-test-'));
+  // On a file, other processes (a CLI command, another server) can open the same SQLite database.
+  const { database, drop } = options.sameDatabaseAs
+    ? { database: options.sameDatabaseAs.config.database, drop: async () => {} }
+    : dialect === 'sqlite' && options.sqliteOnFile
+      ? {
+          database: { kind: 'sqlite' as const, file: path.join(dataDir, 'latchkey.db') },
+          drop: async () => {},
+        }
+      : await spec.fresh();
   const config: Config = {
     ...loadConfig({
       LATCHKEY_DATA_DIR: dataDir,
