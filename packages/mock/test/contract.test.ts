@@ -172,6 +172,7 @@ describe('every operation answers inside the contract', () => {
     note('getRoot', await call('GET', '/'));
     note('getHealth', await call('GET', '/health'));
     note('getMeta', await call('GET', '/meta'));
+    note('getMetrics', await call('GET', '/metrics'));
     note('getOpenApiJson', await call('GET', '/openapi.json'));
     const yaml = note('getOpenApiYaml', await call('GET', '/openapi.yaml'));
     expect(YAML.parse(yaml.body as string)).toEqual(CONTRACT);
@@ -355,6 +356,7 @@ describe('every operation answers inside the contract', () => {
         'getKey 400',
         'getKey 404',
         'getMeta 200',
+        'getMetrics 404',
         'getOpenApiJson 200',
         'getOpenApiYaml 200',
         'getRedoc 200',

@@ -19,6 +19,8 @@ import { responseContractCheck } from './http/response-check.js';
 import { contractRouter } from './http/router.js';
 import { KeyService } from './keys/key.service.js';
 import { createLogger } from './logger.js';
+import { type Metrics, NO_METRICS, PrometheusMetrics } from './metrics/metrics.js';
+import { requestMetrics } from './metrics/metrics.middleware.js';
 import { Protection } from './protection/protection.js';
 import { loadSecrets } from './secrets/secrets.js';
 import type { Services } from './services.js';
@@ -143,9 +145,20 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const sessions = new SessionService(db, secrets, config.jwtTtlSeconds, cache);
   const authenticator = new Authenticator(config, { keys, sessions, users });
   const audit = new AuditService(storage.db, logger);
+  const metrics: Metrics =
+    config.metrics.mode === 'off'
+      ? NO_METRICS
+      : new PrometheusMetrics({
+          cacheLookups: () => cache.lookups,
+          cacheEntries: () => {
+            const { keys: key, sessions: session, basic } = cache.sizes();
+            return { key, session, basic };
+          },
+          usageBacklog: () => keys.usage.backlog,
+        });
   let protection: Protection;
   try {
-    protection = await Protection.create(config, audit, logger);
+    protection = await Protection.create(config, audit, logger, metrics);
   } catch (err) {
     await bus.stop();
     await storage.close();
@@ -163,6 +176,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     bootstrap: new BootstrapService(storage.db, keys),
     audit,
     protection,
+    metrics,
     document: document as unknown as Record<string, unknown>,
   };
 
@@ -177,6 +191,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   const koa = new Koa({ proxy: false });
   koa.silent = true;
   koa.use(requestLog(logger));
+  if (metrics.enabled) koa.use(requestMetrics(metrics));
   if (options.validateResponses) koa.use(responseContractCheck(api));
   koa.use(problemMiddleware(logger));
   koa.use(

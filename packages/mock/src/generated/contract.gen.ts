@@ -135,6 +135,49 @@ export const CONTRACT: ContractDocument = {
         }
       }
     },
+    "/metrics": {
+      "get": {
+        "operationId": "getMetrics",
+        "tags": [
+          "meta"
+        ],
+        "summary": "Prometheus metrics",
+        "description": "Metrics in the Prometheus text format (version 0.0.4): requests by operationId and\nstatus with latency histograms, authentications by method and outcome, rate-limit\nrefusals and lockouts, the credential cache, the key-usage writer's backlog and the\nprocess. No label ever holds a key, a username, a path or a client address.\n\nThe operator decides who may read them with `LATCHKEY_METRICS`: `off` (the default;\nthis path answers 404), `open` (no credential), or a token that the scraper sends as\n`Authorization: Bearer <token>`. It is not a user's credential: keys, logins and\npasswords are not accepted here.\n",
+        "security": [
+          {
+            "MetricsToken": []
+          },
+          {}
+        ],
+        "responses": {
+          "200": {
+            "description": "The metrics.",
+            "headers": {
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              }
+            },
+            "content": {
+              "text/plain; version=0.0.4": {
+                "schema": {
+                  "type": "string"
+                },
+                "example": "# HELP latchkey_http_requests_total Requests answered, by operationId (\"none\" when no operation matched) and status.\n# TYPE latchkey_http_requests_total counter\nlatchkey_http_requests_total{operation=\"whoami\",status=\"200\"} 1042\n"
+              }
+            }
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          }
+        }
+      }
+    },
     "/meta": {
       "get": {
         "operationId": "getMeta",
@@ -2008,6 +2051,11 @@ export const CONTRACT: ContractDocument = {
         "type": "http",
         "scheme": "basic",
         "description": "Username and password on every request. Discouraged; prefer a key."
+      },
+      "MetricsToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The token set in `LATCHKEY_METRICS`, for GET /metrics only. Not a user's credential."
       },
       "SessionCookie": {
         "type": "apiKey",

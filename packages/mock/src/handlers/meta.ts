@@ -73,6 +73,11 @@ export const metaHandlers = {
     body: { status: 'ok', database: 'ok' },
   }),
 
+  // The server's default (LATCHKEY_METRICS=off): the mock keeps no metrics.
+  getMetrics: () => {
+    throw new ApiError('NOT_FOUND', 'Nothing is at GET /metrics: metrics are off (see LATCHKEY_METRICS).');
+  },
+
   getMeta: (c) => ({
     status: 200,
     body: {

@@ -39,7 +39,14 @@ export interface Config {
   redisPrefix: string;
   authCacheSize: number;
   authCacheTtlS: number;
+  metrics: MetricsSetting;
 }
+
+/** Who may read GET /metrics: nobody (404), anyone, or a scraper that sends the token. */
+export type MetricsSetting = { mode: 'off' } | { mode: 'open' } | { mode: 'token'; token: string };
+
+/** The shortest metrics token accepted: long enough that guessing it is hopeless. */
+export const MIN_METRICS_TOKEN_LENGTH = 32;
 
 type Parser<T> = (raw: string) => T;
 
@@ -371,6 +378,25 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
       'Longest time a verified credential stays cached, in seconds. Changes invalidate it at once anyway (on other instances through Redis); on Postgres without Redis it is capped at 1 s.',
     default: '60',
     parse: integer(0, 86_400),
+  },
+  {
+    key: 'metrics',
+    env: 'LATCHKEY_METRICS',
+    description: `Prometheus metrics at GET /metrics: off (answers 404), open (anyone who reaches the port), or a token of at least ${MIN_METRICS_TOKEN_LENGTH} characters that the scraper sends as "Authorization: Bearer <token>".`,
+    default: 'off',
+    parse: (raw) => {
+      const value = raw.trim();
+      if (value === '' || value === 'off') return { mode: 'off' };
+      if (value === 'open') return { mode: 'open' };
+      // The value is a secret: the messages below never repeat it.
+      if (value.length < MIN_METRICS_TOKEN_LENGTH)
+        throw new BadValue(
+          `must be off, open, or a token of at least ${MIN_METRICS_TOKEN_LENGTH} characters (got ${value.length} characters)`,
+        );
+      if (!/^[A-Za-z0-9._~+/=-]+$/.test(value))
+        throw new BadValue('a token may hold only letters, digits and . _ ~ + / = -');
+      return { mode: 'token', token: value };
+    },
   },
 ];
 

@@ -5,6 +5,7 @@ import YAML from 'yaml';
 import { AUTH_METHODS, type AuthMethod } from '../auth/credential.js';
 import type { AuthMethodSwitch } from '../config/config.js';
 import { MAX_GRACE_SECONDS } from '../keys/key.service.js';
+import { authorizeScrape } from '../metrics/metrics.endpoint.js';
 import { REPOSITORY_ROOT } from '../paths.js';
 import { VERSION } from '../version.js';
 import type { Handler, HandlerContext } from './handler.js';
@@ -114,6 +115,12 @@ export const metaHandlers = {
       body: { status: up ? 'ok' : 'unavailable', database: up ? 'ok' : 'unreachable' },
       headers: { 'Cache-Control': 'no-store' },
     };
+  },
+
+  getMetrics: async (c) => {
+    authorizeScrape(c.config.metrics, c.koa.get('authorization') || undefined);
+    const { contentType, text } = await c.services.metrics.render();
+    return { status: 200, body: text, contentType, headers: { 'Cache-Control': 'no-store' } };
   },
 
   getMeta: async (c) => ({

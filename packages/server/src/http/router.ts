@@ -70,6 +70,8 @@ export function findNul(value: unknown, path = 'body'): string | undefined {
 
 /** Operations that check a password themselves: their failures count towards a lockout. */
 const PASSWORD_OPERATIONS = new Set(['login', 'getApiToken']);
+/** Operations that check their own credential (the metrics token), not a user's. */
+const SELF_CHECKED_OPERATIONS = new Set(['getMetrics']);
 /** Health checks come from load balancers many times a minute and are never limited. */
 const UNLIMITED_OPERATIONS = new Set(['getHealth']);
 
@@ -112,7 +114,7 @@ export function contractRouter(
     ctx.state.clientIp = clientIp;
 
     const security = operation.security ?? (api.definition.security as unknown[] | undefined) ?? [];
-    const authenticates = security.length > 0;
+    const authenticates = security.length > 0 && !SELF_CHECKED_OPERATIONS.has(operationId);
     const guarded = authenticates || PASSWORD_OPERATIONS.has(operationId);
     const { failures } = guarded ? await protection.assertNotLockedOut(clientIp) : { failures: 0 };
 
@@ -125,12 +127,16 @@ export function contractRouter(
           source: credentialSource(ctx),
         });
       } catch (err) {
+        services.metrics.authenticationFailed(err, () =>
+          services.authenticator.present(credentialSource(ctx)),
+        );
         if (err instanceof ApiError && err.status === 401) {
           await protection.recordFailure(clientIp, `${ctx.method} ${ctx.path}: ${err.code}`);
         }
         throw err;
       }
       await protection.recordSuccess(clientIp, failures);
+      services.metrics.authenticated(principal.method);
       ctx.set(Authenticator.headers(principal));
       ctx.state.userId = principal.user.id;
       if (principal.method === 'QueryParamTokenAuth') ctx.set('Cache-Control', 'private, no-store');
@@ -140,6 +146,7 @@ export function contractRouter(
       const decision = await protection.consume(principal, clientIp);
       ctx.set(decision.headers);
       if (!decision.allowed) {
+        services.metrics.rateLimited(protection.policyFor(principal).name);
         throw new ApiError(
           'RATE_LIMITED',
           `Rate limit exceeded; try again in ${decision.retryAfterS} seconds.`,

@@ -14,6 +14,8 @@ export class UsageBuffer {
   private pending = new Map<string, { atMs: number; ip: string }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Entries of the batch being written now. */
+  private writing = 0;
 
   constructor(
     private readonly write: (entries: UsageEntry[]) => Promise<void>,
@@ -21,6 +23,11 @@ export class UsageBuffer {
     /** Releases what the writer holds (its thread), after the last flush. */
     private readonly closeWriter: () => Promise<void> = async () => {},
   ) {}
+
+  /** Key uses not yet in the database: waiting, or in the batch being written (read by the metrics). */
+  get backlog(): number {
+    return this.pending.size + this.writing;
+  }
 
   record(keyId: string, ip: string, at: Date = new Date()): void {
     this.pending.set(keyId, { atMs: at.getTime(), ip });
@@ -41,10 +48,13 @@ export class UsageBuffer {
         ip: v.ip,
       }));
       this.pending = new Map();
+      this.writing = batch.length;
       try {
         await this.write(batch);
       } catch (err) {
         this.onError(err);
+      } finally {
+        this.writing = 0;
       }
     });
     return this.flushing;

@@ -5,6 +5,7 @@ import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../auth/credential.js';
 import type { Config } from '../config/config.js';
+import { type Metrics, NO_METRICS } from '../metrics/metrics.js';
 import { resolveClientIp } from './client-ip.js';
 import { LimiterStore } from './limiter-store.js';
 import { LockoutGuard } from './lockout.js';
@@ -23,6 +24,7 @@ export class Protection {
     private readonly config: Config,
     private readonly audit: AuditService,
     redis: Redis | undefined,
+    private readonly metrics: Metrics,
   ) {
     this.store = new LimiterStore(redis, config.redisPrefix);
     this.lockouts = new LockoutGuard(
@@ -36,7 +38,12 @@ export class Protection {
     );
   }
 
-  static async create(config: Config, audit: AuditService, logger: Logger): Promise<Protection> {
+  static async create(
+    config: Config,
+    audit: AuditService,
+    logger: Logger,
+    metrics: Metrics = NO_METRICS,
+  ): Promise<Protection> {
     let redis: Redis | undefined;
     if (config.redisUrl) {
       redis = new Redis(config.redisUrl, {
@@ -47,7 +54,7 @@ export class Protection {
       redis.on('error', (err) => logger.warn({ err: err.message }, 'redis error'));
       await redis.connect();
     }
-    return new Protection(config, audit, redis);
+    return new Protection(config, audit, redis, metrics);
   }
 
   clientIp(socketAddress: string, forwardedFor: string): string {
@@ -58,6 +65,7 @@ export class Protection {
   async assertNotLockedOut(address: string): Promise<{ failures: number }> {
     const state = await this.lockouts.state(address);
     if (state.locked) {
+      this.metrics.lockedOutRefusal();
       throw new ApiError(
         'LOCKED_OUT',
         `Too many failed authentication attempts from this address; try again in ${state.retryAfterS} seconds.`,
@@ -74,6 +82,7 @@ export class Protection {
   async recordFailure(address: string, detail?: string): Promise<void> {
     const lock = await this.lockouts.fail(address);
     if (lock) {
+      this.metrics.lockoutStarted();
       await this.audit.record({
         action: 'auth.locked_out',
         outcome: 'failure',

@@ -1,0 +1,16 @@
+import type { Middleware } from 'koa';
+import type { Operation } from 'openapi-backend';
+import { type Metrics, NO_OPERATION } from './metrics.js';
+
+/** Counts and times every request by operationId and status; mounted only when metrics are on. */
+export function requestMetrics(metrics: Metrics): Middleware {
+  return async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const operation = (ctx.state.operation as Operation | undefined)?.operationId ?? NO_OPERATION;
+      metrics.request(operation, ctx.status, (performance.now() - started) / 1000);
+    }
+  };
+}
