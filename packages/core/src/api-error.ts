@@ -44,10 +44,12 @@ export interface Problem {
   instance?: string;
   errors?: FieldError[];
   retryAfter?: number;
+  /** The id of the request (as in its X-Request-Id), to find it in the server's log. */
+  request_id?: string;
 }
 
 /** The RFC 9457 body for an error; `type` points at the code's page in the docs. */
-export function toProblem(error: ApiError, instance?: string): Problem {
+export function toProblem(error: ApiError, instance?: string, requestId?: string): Problem {
   const problem: Problem = {
     type: `/docs/errors/${error.code}`,
     title: ERROR_CODES[error.code].title,
@@ -58,5 +60,6 @@ export function toProblem(error: ApiError, instance?: string): Problem {
   if (instance) problem.instance = instance;
   if (error.errors?.length) problem.errors = error.errors;
   if (error.retryAfter !== undefined) problem.retryAfter = error.retryAfter;
+  if (requestId) problem.request_id = requestId;
   return problem;
 }

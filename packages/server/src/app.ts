@@ -14,6 +14,7 @@ import { migrateToLatest } from './db/migrator.js';
 import { HANDLERS } from './handlers/index.js';
 import { createContractBackend, readContract } from './http/contract.js';
 import { problemMiddleware } from './http/problem.js';
+import { requestContext } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { responseContractCheck } from './http/response-check.js';
 import { contractRouter } from './http/router.js';
@@ -190,6 +191,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   speedUpContract(api);
   const koa = new Koa({ proxy: false });
   koa.silent = true;
+  koa.use(requestContext());
   koa.use(requestLog(logger));
   if (metrics.enabled) koa.use(requestMetrics(metrics));
   if (options.validateResponses) koa.use(responseContractCheck(api));

@@ -46,6 +46,10 @@ export type Problem = {
      * For 429: seconds to wait, as in Retry-After.
      */
     retryAfter?: number;
+    /**
+     * The id of the request, as in its `X-Request-Id` response header and the server's log.
+     */
+    request_id?: string;
 };
 
 export type AuthMethod = 'HeaderTokenAuth' | 'BearerTokenAuth' | 'JwtAuth' | 'TokenAuth' | 'QueryParamTokenAuth' | 'BasicAuth' | 'SessionAuth';

@@ -70,6 +70,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "Name, version and links.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -106,6 +111,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The service and its database are up.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -120,6 +130,11 @@ export const CONTRACT: ContractDocument = {
           },
           "503": {
             "description": "The database does not answer.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -155,6 +170,9 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "Cache-Control": {
                 "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
               }
             },
             "content": {
@@ -190,6 +208,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "Service metadata.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -240,6 +263,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The OpenAPI document.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -273,6 +301,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The OpenAPI document.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/yaml": {
                 "schema": {
@@ -300,6 +333,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The reference page.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "text/html": {
                 "schema": {
@@ -327,6 +365,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The reference page.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "text/html": {
                 "schema": {
@@ -367,6 +410,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The page, as HTML.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "text/html": {
                 "schema": {
@@ -378,6 +426,11 @@ export const CONTRACT: ContractDocument = {
           },
           "404": {
             "description": "No problem code has that name.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/problem+json": {
                 "schema": {
@@ -435,6 +488,9 @@ export const CONTRACT: ContractDocument = {
               },
               "Cache-Control": {
                 "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
               }
             },
             "content": {
@@ -505,6 +561,9 @@ export const CONTRACT: ContractDocument = {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
               }
             }
           },
@@ -549,6 +608,9 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Auth-User-Username": {
                 "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
               }
             },
             "content": {
@@ -619,6 +681,9 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "Cache-Control": {
                 "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
               }
             },
             "content": {
@@ -682,6 +747,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "Whether the token is valid.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -764,6 +834,9 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Auth-User-Username": {
                 "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
               }
             },
             "content": {
@@ -864,6 +937,9 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Auth-User-Username": {
                 "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
               }
             },
             "content": {
@@ -1009,7 +1085,12 @@ export const CONTRACT: ContractDocument = {
         "description": "Deletes the key for good; it stops authenticating at once. Its string can later be restored by creating a key with it.",
         "responses": {
           "204": {
-            "description": "Deleted."
+            "description": "Deleted.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1152,6 +1233,9 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Auth-User-Username": {
                 "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
               }
             },
             "content": {
@@ -1219,6 +1303,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "Whether the server still needs its first key.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1263,6 +1352,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "201": {
             "description": "Registered; use the key in `X-API-Key` from now on.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1341,6 +1435,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "A page of keys.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1403,7 +1502,12 @@ export const CONTRACT: ContractDocument = {
         "description": "Deletes a key of any user; it stops working at once. Superusers only.",
         "responses": {
           "204": {
-            "description": "Deleted."
+            "description": "Deleted.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1530,6 +1634,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "A page of users.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1598,6 +1707,9 @@ export const CONTRACT: ContractDocument = {
                 "schema": {
                   "type": "string"
                 }
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
               }
             },
             "content": {
@@ -1733,7 +1845,12 @@ export const CONTRACT: ContractDocument = {
         "description": "Deletes a user with their keys and sessions. The last active superuser cannot be deleted (409). Superusers only.",
         "responses": {
           "204": {
-            "description": "Deleted."
+            "description": "Deleted.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1784,7 +1901,12 @@ export const CONTRACT: ContractDocument = {
         },
         "responses": {
           "204": {
-            "description": "Password changed; the user's sessions are ended."
+            "description": "Password changed; the user's sessions are ended.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1821,6 +1943,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The current lockouts.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1872,7 +1999,12 @@ export const CONTRACT: ContractDocument = {
         "description": "Lets a locked-out address authenticate again at once and forgets its failures. Superusers only.",
         "responses": {
           "204": {
-            "description": "Cleared."
+            "description": "Cleared.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1979,6 +2111,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "A page of audit events.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -2112,6 +2249,18 @@ export const CONTRACT: ContractDocument = {
       }
     },
     "headers": {
+      "X-Request-Id": {
+        "description": "The id of this request, also in its log lines and in a problem's `request_id`: the\nrequest's own `X-Request-Id` when it has one of at most 128 letters, digits and\n`. _ : @ + / = -`, otherwise a new UUID. The server sends it on every response.\n",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "maxLength": 128,
+          "pattern": "^[A-Za-z0-9._:@+/=-]+$",
+          "examples": [
+            "6f1c2b8e-3c1a-4f7e-9d55-0b9c7f4e2a6f"
+          ]
+        }
+      },
       "X-Auth-Method": {
         "description": "How the request was authenticated.",
         "required": true,
@@ -2228,6 +2377,9 @@ export const CONTRACT: ContractDocument = {
           },
           "X-Auth-User-Username": {
             "$ref": "#/components/headers/X-Auth-User-Username"
+          },
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
           }
         },
         "content": {
@@ -2257,6 +2409,11 @@ export const CONTRACT: ContractDocument = {
       },
       "BadRequest": {
         "description": "The request is malformed; `errors` names each field at fault. Nothing was changed.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2283,6 +2440,9 @@ export const CONTRACT: ContractDocument = {
         "headers": {
           "WWW-Authenticate": {
             "$ref": "#/components/headers/WWW-Authenticate"
+          },
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
           }
         },
         "content": {
@@ -2302,6 +2462,11 @@ export const CONTRACT: ContractDocument = {
       },
       "Forbidden": {
         "description": "The credential is valid but not allowed to do this; `detail` says what is missing.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2319,6 +2484,11 @@ export const CONTRACT: ContractDocument = {
       },
       "NotFound": {
         "description": "Nothing of yours has that id.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2336,6 +2506,11 @@ export const CONTRACT: ContractDocument = {
       },
       "Conflict": {
         "description": "The request conflicts with what exists.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2353,6 +2528,11 @@ export const CONTRACT: ContractDocument = {
       },
       "PayloadTooLarge": {
         "description": "The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2370,6 +2550,11 @@ export const CONTRACT: ContractDocument = {
       },
       "UnsupportedMediaType": {
         "description": "The body is not JSON.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2387,6 +2572,11 @@ export const CONTRACT: ContractDocument = {
       },
       "UserResponse": {
         "description": "The user.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          }
+        },
         "content": {
           "application/json": {
             "schema": {
@@ -2423,6 +2613,9 @@ export const CONTRACT: ContractDocument = {
           },
           "RateLimit": {
             "$ref": "#/components/headers/RateLimit"
+          },
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
           }
         },
         "content": {
@@ -2518,6 +2711,11 @@ export const CONTRACT: ContractDocument = {
           "retryAfter": {
             "type": "integer",
             "description": "For 429: seconds to wait, as in Retry-After."
+          },
+          "request_id": {
+            "type": "string",
+            "maxLength": 128,
+            "description": "The id of the request, as in its `X-Request-Id` response header and the server's log."
           }
         }
       },

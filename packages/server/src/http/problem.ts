@@ -1,6 +1,7 @@
 import { ApiError, toProblem } from '@latchkey/core';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { requestLogger } from './request-context.js';
 
 function fromHttpError(err: { status?: number; type?: string; message?: string }): ApiError | undefined {
   switch (err.status) {
@@ -32,13 +33,13 @@ export function problemMiddleware(logger: Logger): Middleware {
         if (known) {
           error = known;
         } else {
-          logger.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+          requestLogger(ctx, logger).error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
           error = new ApiError('INTERNAL_ERROR', 'The server failed to answer this request.');
         }
       }
       ctx.status = error.status;
       for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
-      ctx.body = toProblem(error, ctx.path);
+      ctx.body = toProblem(error, ctx.path, ctx.state.requestId);
       ctx.type = 'application/problem+json';
     }
   };

@@ -42,7 +42,7 @@ export function responseContractCheck(api: OpenAPIBackend): Middleware {
         `${operation.operationId} answered ${ctx.status} outside the contract: ${problems.join('; ')}`,
       );
       ctx.status = error.status;
-      ctx.body = toProblem(error, ctx.path);
+      ctx.body = toProblem(error, ctx.path, ctx.state.requestId);
       ctx.type = 'application/problem+json';
     }
   };
