@@ -22,6 +22,7 @@ import { KeyService } from './keys/key.service.js';
 import { createLogger } from './logger.js';
 import { type Metrics, NO_METRICS, PrometheusMetrics } from './metrics/metrics.js';
 import { requestMetrics } from './metrics/metrics.middleware.js';
+import { htmlDelivery } from './pages/html-delivery.js';
 import { Protection } from './protection/protection.js';
 import { loadSecrets } from './secrets/secrets.js';
 import type { Services } from './services.js';
@@ -194,6 +195,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
   koa.use(requestContext());
   koa.use(requestLog(logger));
   if (metrics.enabled) koa.use(requestMetrics(metrics));
+  koa.use(htmlDelivery());
   if (options.validateResponses) koa.use(responseContractCheck(api));
   koa.use(problemMiddleware(logger));
   koa.use(

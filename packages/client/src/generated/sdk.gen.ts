@@ -21,7 +21,10 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 /**
  * Service root
  *
- * The service's name, version and links to the other exempt endpoints.
+ * The service's name, version and links to the reference and the other exempt
+ * endpoints. A browser, which asks for `text/html` before anything else, gets a small
+ * HTML page with the same links; every other client gets JSON.
+ *
  */
 export const getRoot = <ThrowOnError extends boolean = true>(options?: Options<GetRootData, ThrowOnError>) => (options?.client ?? client).get<GetRootResponses, GetRootErrors, ThrowOnError>({ url: '/', ...options });
 

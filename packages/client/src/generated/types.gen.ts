@@ -337,6 +337,11 @@ export type RateLimitSetting = {
 };
 
 /**
+ * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+ */
+export type IfNoneMatch = string;
+
+/**
  * The key's id.
  */
 export type KeyId = string;
@@ -358,6 +363,12 @@ export type UserId = string;
 
 export type GetRootData = {
     body?: never;
+    headers?: {
+        /**
+         * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+         */
+        'If-None-Match'?: string;
+    };
     path?: never;
     query?: never;
     url: '/';
@@ -518,6 +529,12 @@ export type GetOpenApiYamlResponse = GetOpenApiYamlResponses[keyof GetOpenApiYam
 
 export type GetDocsData = {
     body?: never;
+    headers?: {
+        /**
+         * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+         */
+        'If-None-Match'?: string;
+    };
     path?: never;
     query?: never;
     url: '/docs';
@@ -543,6 +560,12 @@ export type GetDocsResponse = GetDocsResponses[keyof GetDocsResponses];
 
 export type GetRedocData = {
     body?: never;
+    headers?: {
+        /**
+         * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+         */
+        'If-None-Match'?: string;
+    };
     path?: never;
     query?: never;
     url: '/redoc';
@@ -568,6 +591,12 @@ export type GetRedocResponse = GetRedocResponses[keyof GetRedocResponses];
 
 export type GetErrorPageData = {
     body?: never;
+    headers?: {
+        /**
+         * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+         */
+        'If-None-Match'?: string;
+    };
     path: {
         /**
          * A problem code, as in the `code` field of a problem body.

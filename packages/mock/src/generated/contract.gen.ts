@@ -65,12 +65,38 @@ export const CONTRACT: ContractDocument = {
           "meta"
         ],
         "summary": "Service root",
-        "description": "The service's name, version and links to the other exempt endpoints.",
+        "description": "The service's name, version and links to the reference and the other exempt\nendpoints. A browser, which asks for `text/html` before anything else, gets a small\nHTML page with the same links; every other client gets JSON.\n",
         "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IfNoneMatch"
+          }
+        ],
         "responses": {
           "200": {
             "description": "Name, version and links.",
             "headers": {
+              "Vary": {
+                "description": "`Accept`, `Accept-Encoding`: the answer depends on the media type and encoding asked for.",
+                "schema": {
+                  "type": "string"
+                }
+              },
+              "Content-Security-Policy": {
+                "$ref": "#/components/headers/Content-Security-Policy"
+              },
+              "X-Content-Type-Options": {
+                "$ref": "#/components/headers/X-Content-Type-Options"
+              },
+              "Referrer-Policy": {
+                "$ref": "#/components/headers/Referrer-Policy"
+              },
+              "X-Frame-Options": {
+                "$ref": "#/components/headers/X-Frame-Options"
+              },
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
               }
@@ -84,14 +110,24 @@ export const CONTRACT: ContractDocument = {
                   "name": "Latchkey",
                   "version": "0.1.0",
                   "links": {
+                    "docs": "/docs",
                     "health": "/health",
                     "meta": "/meta",
                     "openapi_json": "/openapi.json",
                     "openapi_yaml": "/openapi.yaml"
                   }
                 }
+              },
+              "text/html": {
+                "schema": {
+                  "type": "string"
+                },
+                "example": "<!DOCTYPE html>\n<html lang=\"en\"><head><title>Latchkey 0.1.0</title></head>\n<body><main><h1>Latchkey 0.1.0</h1><ul><li><a href=\"/docs\">API reference</a> <code>/docs</code></li>…</ul></main></body></html>\n"
               }
             }
+          },
+          "304": {
+            "$ref": "#/components/responses/NotModified"
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
@@ -330,10 +366,30 @@ export const CONTRACT: ContractDocument = {
         "summary": "API reference (HTML)",
         "description": "The API reference built from this document by Redocly: one self-contained HTML page\nthat loads nothing from the network, so it works on a closed network. `/redoc`\nanswers the same page.\n",
         "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IfNoneMatch"
+          }
+        ],
         "responses": {
           "200": {
             "description": "The reference page.",
             "headers": {
+              "Content-Security-Policy": {
+                "$ref": "#/components/headers/Content-Security-Policy"
+              },
+              "X-Content-Type-Options": {
+                "$ref": "#/components/headers/X-Content-Type-Options"
+              },
+              "Referrer-Policy": {
+                "$ref": "#/components/headers/Referrer-Policy"
+              },
+              "X-Frame-Options": {
+                "$ref": "#/components/headers/X-Frame-Options"
+              },
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
               }
@@ -346,6 +402,9 @@ export const CONTRACT: ContractDocument = {
                 "example": "<!DOCTYPE html>\n<html><head><title>Latchkey API reference</title></head><body>…</body></html>\n"
               }
             }
+          },
+          "304": {
+            "$ref": "#/components/responses/NotModified"
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
@@ -362,10 +421,30 @@ export const CONTRACT: ContractDocument = {
         "summary": "API reference (HTML), Redoc path",
         "description": "The same page as `/docs`, at the path Redoc users expect.",
         "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IfNoneMatch"
+          }
+        ],
         "responses": {
           "200": {
             "description": "The reference page.",
             "headers": {
+              "Content-Security-Policy": {
+                "$ref": "#/components/headers/Content-Security-Policy"
+              },
+              "X-Content-Type-Options": {
+                "$ref": "#/components/headers/X-Content-Type-Options"
+              },
+              "Referrer-Policy": {
+                "$ref": "#/components/headers/Referrer-Policy"
+              },
+              "X-Frame-Options": {
+                "$ref": "#/components/headers/X-Frame-Options"
+              },
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
               }
@@ -378,6 +457,9 @@ export const CONTRACT: ContractDocument = {
                 "example": "<!DOCTYPE html>\n<html><head><title>Latchkey API reference</title></head><body>…</body></html>\n"
               }
             }
+          },
+          "304": {
+            "$ref": "#/components/responses/NotModified"
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
@@ -396,6 +478,9 @@ export const CONTRACT: ContractDocument = {
         "security": [],
         "parameters": [
           {
+            "$ref": "#/components/parameters/IfNoneMatch"
+          },
+          {
             "name": "code",
             "in": "path",
             "required": true,
@@ -411,6 +496,21 @@ export const CONTRACT: ContractDocument = {
           "200": {
             "description": "The page, as HTML.",
             "headers": {
+              "Content-Security-Policy": {
+                "$ref": "#/components/headers/Content-Security-Policy"
+              },
+              "X-Content-Type-Options": {
+                "$ref": "#/components/headers/X-Content-Type-Options"
+              },
+              "Referrer-Policy": {
+                "$ref": "#/components/headers/Referrer-Policy"
+              },
+              "X-Frame-Options": {
+                "$ref": "#/components/headers/X-Frame-Options"
+              },
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
               }
@@ -423,6 +523,9 @@ export const CONTRACT: ContractDocument = {
                 "example": "<!DOCTYPE html>\n<html><head><title>KEY_READ_ONLY: Key is read-only</title></head>\n<body><main><h1>KEY_READ_ONLY: Key is read-only</h1>…</main></body></html>\n"
               }
             }
+          },
+          "304": {
+            "$ref": "#/components/responses/NotModified"
           },
           "404": {
             "description": "No problem code has that name.",
@@ -2202,6 +2305,17 @@ export const CONTRACT: ContractDocument = {
       }
     },
     "parameters": {
+      "IfNoneMatch": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": false,
+        "description": "The ETag of the page the client has; the answer is 304 without a body while it is still current.",
+        "schema": {
+          "type": "string",
+          "maxLength": 1024
+        },
+        "example": "W/\"2jmj7l5rSw0yVb_vlWAYkK_YBwk\""
+      },
       "KeyId": {
         "name": "key_id",
         "in": "path",
@@ -2249,6 +2363,51 @@ export const CONTRACT: ContractDocument = {
       }
     },
     "headers": {
+      "Content-Security-Policy": {
+        "description": "On HTML pages: a strict policy that allows the page's own inline scripts and styles by\ntheir SHA-256 hashes and nothing from another origin, forbids framing\n(`frame-ancestors 'none'`), forms and a changed base URL.\n",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "examples": [
+            "default-src 'none'; script-src 'none'; style-src 'sha256-…'; frame-ancestors 'none'"
+          ]
+        }
+      },
+      "X-Content-Type-Options": {
+        "description": "On HTML pages: `nosniff`.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "const": "nosniff"
+        }
+      },
+      "Referrer-Policy": {
+        "description": "On HTML pages: `no-referrer`.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "const": "no-referrer"
+        }
+      },
+      "X-Frame-Options": {
+        "description": "On HTML pages: `DENY` (for browsers that do not read `frame-ancestors`).",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "const": "DENY"
+        }
+      },
+      "ETag": {
+        "description": "On HTML pages, a validator of the page; send it back in `If-None-Match` to get 304 while it has not changed.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "maxLength": 128,
+          "examples": [
+            "W/\"2jmj7l5rSw0yVb_vlWAYkK_YBwk\""
+          ]
+        }
+      },
       "X-Request-Id": {
         "description": "The id of this request, also in its log lines and in a problem's `request_id`: the\nrequest's own `X-Request-Id` when it has one of at most 128 letters, digits and\n`. _ : @ + / = -`, otherwise a new UUID. The server sends it on every response.\n",
         "required": false,
@@ -2360,6 +2519,17 @@ export const CONTRACT: ContractDocument = {
       }
     },
     "responses": {
+      "NotModified": {
+        "description": "Not modified; the page named by `If-None-Match` is current.",
+        "headers": {
+          "ETag": {
+            "$ref": "#/components/headers/ETag"
+          },
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          }
+        }
+      },
       "KeyResponse": {
         "description": "The key, without its secret.",
         "headers": {

@@ -6,6 +6,7 @@ import { AUTH_METHODS, type AuthMethod } from '../auth/credential.js';
 import type { AuthMethodSwitch } from '../config/config.js';
 import { MAX_GRACE_SECONDS } from '../keys/key.service.js';
 import { authorizeScrape } from '../metrics/metrics.endpoint.js';
+import { renderRootPage } from '../pages/root-page.js';
 import { REPOSITORY_ROOT } from '../paths.js';
 import { VERSION } from '../version.js';
 import type { Handler, HandlerContext } from './handler.js';
@@ -94,19 +95,21 @@ ${body}</main>
 
 /** Handlers of the `meta` tag: exempt from authentication. */
 export const metaHandlers = {
-  getRoot: async () => ({
-    status: 200,
-    body: {
-      name: 'Latchkey',
-      version: VERSION,
-      links: {
-        health: '/health',
-        meta: '/meta',
-        openapi_json: '/openapi.json',
-        openapi_yaml: '/openapi.yaml',
-      },
-    },
-  }),
+  getRoot: async (c) => {
+    const links = {
+      docs: '/docs',
+      health: '/health',
+      meta: '/meta',
+      openapi_json: '/openapi.json',
+      openapi_yaml: '/openapi.yaml',
+    };
+    // A browser (which asks for text/html first) gets a page of links; API clients get JSON.
+    if (c.koa.accepts('application/json', 'text/html') === 'text/html') {
+      const body = renderRootPage('Latchkey', VERSION, links);
+      return { status: 200, body, contentType: 'text/html; charset=utf-8', headers: { Vary: 'Accept' } };
+    }
+    return { status: 200, body: { name: 'Latchkey', version: VERSION, links }, headers: { Vary: 'Accept' } };
+  },
 
   getHealth: async (c) => {
     const up = await c.services.storage.ping();

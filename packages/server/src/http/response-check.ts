@@ -17,15 +17,28 @@ export function responseContractCheck(api: OpenAPIBackend): Middleware {
     if (!declared.includes(String(ctx.status))) {
       problems.push(`status ${ctx.status} is not declared (declared: ${declared.join(', ')})`);
     } else {
-      const declaredResponse = (operation.responses as Record<string, { content?: unknown }>)[
+      const declaredResponse = (operation.responses as Record<string, { content?: Record<string, unknown> }>)[
         String(ctx.status)
       ];
       const empty = ctx.body === undefined || ctx.body === null;
       if (!declaredResponse?.content) {
         if (!empty) problems.push(`status ${ctx.status} declares no body, but one was sent`);
       } else {
-        const result = api.validateResponse(empty ? undefined : ctx.body, operation, ctx.status);
-        if (!result.valid) problems.push(`body: ${JSON.stringify(result.errors)}`);
+        // The media type sent must be one the response declares (parameters aside); openapi-backend
+        // validates application/json bodies, so a body of another type is checked to be text.
+        const sent = (ctx.type || '').toLowerCase();
+        const declaredTypes = Object.keys(declaredResponse.content);
+        const base = (type: string) => (type.split(';')[0] ?? '').trim().toLowerCase();
+        if (!declaredTypes.some((type) => base(type) === sent)) {
+          problems.push(
+            `media type ${sent || '(none)'} is not declared (declared: ${declaredTypes.join(', ')})`,
+          );
+        } else if (sent === 'application/json') {
+          const result = api.validateResponse(empty ? undefined : ctx.body, operation, ctx.status);
+          if (!result.valid) problems.push(`body: ${JSON.stringify(result.errors)}`);
+        } else if (!sent.endsWith('json') && typeof ctx.body !== 'string') {
+          problems.push(`a ${sent} body must be text`);
+        }
       }
       const headers = Object.fromEntries(
         Object.entries(ctx.response.headers).map(([k, v]) => [
