@@ -28,6 +28,27 @@ describe('contract and handlers', () => {
     expect(Object.keys(HANDLERS).filter((id) => !ids.has(id))).toEqual([]);
   });
 
+  it('declares 400 and 500 on every operation, and 503 on every one that uses the database', () => {
+    const doc = readContract() as {
+      paths: Record<string, Record<string, { operationId?: string; responses?: Record<string, unknown> }>>;
+    };
+    // Operations that read nothing from the database; /health answers its own 503 with a Health body.
+    const noStorage = new Set(['getRoot', 'getMeta', 'getMetrics', 'getOpenApiJson', 'getOpenApiYaml']);
+    for (const id of ['getDocs', 'getRedoc', 'getErrorPage', 'getHealth']) noStorage.add(id);
+    const missing: string[] = [];
+    for (const item of Object.values(doc.paths)) {
+      for (const method of METHODS) {
+        const op = item[method];
+        if (!op?.operationId) continue;
+        const statuses = Object.keys(op.responses ?? {});
+        for (const status of ['400', '500', ...(noStorage.has(op.operationId) ? [] : ['503'])]) {
+          if (!statuses.includes(status)) missing.push(`${op.operationId} ${status}`);
+        }
+      }
+    }
+    expect(missing).toEqual([]);
+  });
+
   it('names the field at fault in validation errors', () => {
     expect(
       fieldErrors([

@@ -55,7 +55,7 @@ export type Problem = {
 export type AuthMethod = 'HeaderTokenAuth' | 'BearerTokenAuth' | 'JwtAuth' | 'TokenAuth' | 'QueryParamTokenAuth' | 'BasicAuth' | 'SessionAuth';
 
 export type Root = {
-    name: string;
+    name: 'Latchkey';
     version: string;
     links: {
         [key: string]: string;
@@ -68,7 +68,7 @@ export type Health = {
 };
 
 export type Meta = {
-    name: string;
+    name: 'Latchkey';
     version: string;
     auth_methods: Array<AuthMethod>;
     api_key_headers: Array<string>;
@@ -202,6 +202,9 @@ export type KeyCreate = {
      * Supply the key yourself (to restore a deleted one). At least 32 characters.
      */
     key?: string;
+    /**
+     * Whether the key may make unsafe requests (POST, PATCH, DELETE). When left out: true.
+     */
     write_enabled?: boolean;
     /**
      * When the key stops working; must be in the future. Null for never.
@@ -232,7 +235,7 @@ export type KeyUpdate = {
 
 export type KeyRotate = {
     /**
-     * How long the old key keeps working.
+     * How long the old key keeps working, in seconds. When left out: 0, it stops at once.
      */
     grace_seconds?: number;
 };
@@ -275,7 +278,13 @@ export type UserPage = {
 export type UserCreate = {
     username: string;
     password: string;
+    /**
+     * Whether the user is a superuser. When left out: false.
+     */
     is_superuser?: boolean;
+    /**
+     * Whether the user may create API keys. When left out: true.
+     */
     can_create_tokens?: boolean;
 };
 
@@ -376,9 +385,17 @@ export type GetRootData = {
 
 export type GetRootErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetRootError = GetRootErrors[keyof GetRootErrors];
@@ -400,6 +417,14 @@ export type GetHealthData = {
 };
 
 export type GetHealthErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
     /**
      * The database does not answer.
      */
@@ -426,6 +451,10 @@ export type GetMetricsData = {
 
 export type GetMetricsErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
      */
     401: Problem;
@@ -437,6 +466,10 @@ export type GetMetricsErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetMetricsError = GetMetricsErrors[keyof GetMetricsErrors];
@@ -459,9 +492,17 @@ export type GetMetaData = {
 
 export type GetMetaErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetMetaError = GetMetaErrors[keyof GetMetaErrors];
@@ -484,9 +525,17 @@ export type GetOpenApiJsonData = {
 
 export type GetOpenApiJsonErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetOpenApiJsonError = GetOpenApiJsonErrors[keyof GetOpenApiJsonErrors];
@@ -511,9 +560,17 @@ export type GetOpenApiYamlData = {
 
 export type GetOpenApiYamlErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetOpenApiYamlError = GetOpenApiYamlErrors[keyof GetOpenApiYamlErrors];
@@ -542,9 +599,17 @@ export type GetDocsData = {
 
 export type GetDocsErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetDocsError = GetDocsErrors[keyof GetDocsErrors];
@@ -573,9 +638,17 @@ export type GetRedocData = {
 
 export type GetRedocErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetRedocError = GetRedocErrors[keyof GetRedocErrors];
@@ -609,6 +682,10 @@ export type GetErrorPageData = {
 
 export type GetErrorPageErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * No problem code has that name.
      */
     404: Problem;
@@ -616,6 +693,10 @@ export type GetErrorPageErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetErrorPageError = GetErrorPageErrors[keyof GetErrorPageErrors];
@@ -661,6 +742,14 @@ export type LoginErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type LoginError = LoginErrors[keyof LoginErrors];
@@ -698,6 +787,14 @@ export type LogoutErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type LogoutError = LogoutErrors[keyof LogoutErrors];
@@ -735,6 +832,14 @@ export type WhoamiErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type WhoamiError = WhoamiErrors[keyof WhoamiErrors];
@@ -780,6 +885,14 @@ export type GetApiTokenErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type GetApiTokenError = GetApiTokenErrors[keyof GetApiTokenErrors];
@@ -817,6 +930,14 @@ export type CheckApiTokenErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type CheckApiTokenError = CheckApiTokenErrors[keyof CheckApiTokenErrors];
@@ -867,6 +988,14 @@ export type ListKeysErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type ListKeysError = ListKeysErrors[keyof ListKeysErrors];
@@ -916,6 +1045,14 @@ export type CreateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type CreateKeyError = CreateKeyErrors[keyof CreateKeyErrors];
@@ -962,6 +1099,14 @@ export type DeleteKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type DeleteKeyError = DeleteKeyErrors[keyof DeleteKeyErrors];
@@ -1008,6 +1153,14 @@ export type GetKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type GetKeyError = GetKeyErrors[keyof GetKeyErrors];
@@ -1062,6 +1215,14 @@ export type UpdateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type UpdateKeyError = UpdateKeyErrors[keyof UpdateKeyErrors];
@@ -1108,6 +1269,14 @@ export type ActivateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type ActivateKeyError = ActivateKeyErrors[keyof ActivateKeyErrors];
@@ -1154,6 +1323,14 @@ export type DeactivateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type DeactivateKeyError = DeactivateKeyErrors[keyof DeactivateKeyErrors];
@@ -1212,6 +1389,14 @@ export type RotateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type RotateKeyError = RotateKeyErrors[keyof RotateKeyErrors];
@@ -1234,9 +1419,21 @@ export type GetBootstrapStatusData = {
 
 export type GetBootstrapStatusErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type GetBootstrapStatusError = GetBootstrapStatusErrors[keyof GetBootstrapStatusErrors];
@@ -1278,6 +1475,14 @@ export type RegisterKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type RegisterKeyError = RegisterKeyErrors[keyof RegisterKeyErrors];
@@ -1336,6 +1541,14 @@ export type AdminListKeysErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminListKeysError = AdminListKeysErrors[keyof AdminListKeysErrors];
@@ -1382,6 +1595,14 @@ export type AdminDeleteKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminDeleteKeyError = AdminDeleteKeyErrors[keyof AdminDeleteKeyErrors];
@@ -1428,6 +1649,14 @@ export type AdminActivateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminActivateKeyError = AdminActivateKeyErrors[keyof AdminActivateKeyErrors];
@@ -1474,6 +1703,14 @@ export type AdminDeactivateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminDeactivateKeyError = AdminDeactivateKeyErrors[keyof AdminDeactivateKeyErrors];
@@ -1528,6 +1765,14 @@ export type AdminListUsersErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminListUsersError = AdminListUsersErrors[keyof AdminListUsersErrors];
@@ -1577,6 +1822,14 @@ export type AdminCreateUserErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminCreateUserError = AdminCreateUserErrors[keyof AdminCreateUserErrors];
@@ -1627,6 +1880,14 @@ export type AdminDeleteUserErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminDeleteUserError = AdminDeleteUserErrors[keyof AdminDeleteUserErrors];
@@ -1673,6 +1934,14 @@ export type AdminGetUserErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminGetUserError = AdminGetUserErrors[keyof AdminGetUserErrors];
@@ -1731,6 +2000,14 @@ export type AdminUpdateUserErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminUpdateUserError = AdminUpdateUserErrors[keyof AdminUpdateUserErrors];
@@ -1785,6 +2062,14 @@ export type AdminResetPasswordErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminResetPasswordError = AdminResetPasswordErrors[keyof AdminResetPasswordErrors];
@@ -1807,6 +2092,10 @@ export type AdminListLockoutsData = {
 
 export type AdminListLockoutsErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
      */
     401: Problem;
@@ -1818,6 +2107,14 @@ export type AdminListLockoutsErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminListLockoutsError = AdminListLockoutsErrors[keyof AdminListLockoutsErrors];
@@ -1864,6 +2161,14 @@ export type AdminClearLockoutErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminClearLockoutError = AdminClearLockoutErrors[keyof AdminClearLockoutErrors];
@@ -1938,6 +2243,14 @@ export type AdminListAuditEventsErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminListAuditEventsError = AdminListAuditEventsErrors[keyof AdminListAuditEventsErrors];

@@ -16,7 +16,8 @@ export const CONTRACT: ContractDocument = {
   "servers": [
     {
       "url": "http://127.0.0.1:8800",
-      "description": "A local Latchkey server started with `pnpm start`."
+      "description": "A local Latchkey server started with `pnpm start`.",
+      "x-internal": false
     }
   ],
   "tags": [
@@ -79,7 +80,9 @@ export const CONTRACT: ContractDocument = {
               "Vary": {
                 "description": "`Accept`, `Accept-Encoding`: the answer depends on the media type and encoding asked for.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 64,
+                  "pattern": "^[A-Za-z-]+(, ?[A-Za-z-]+)*$"
                 }
               },
               "Content-Security-Policy": {
@@ -99,6 +102,21 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -120,7 +138,8 @@ export const CONTRACT: ContractDocument = {
               },
               "text/html": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "<!DOCTYPE html>\n<html lang=\"en\"><head><title>Latchkey 0.1.0</title></head>\n<body><main><h1>Latchkey 0.1.0</h1><ul><li><a href=\"/docs\">API reference</a> <code>/docs</code></li>…</ul></main></body></html>\n"
               }
@@ -129,8 +148,14 @@ export const CONTRACT: ContractDocument = {
           "304": {
             "$ref": "#/components/responses/NotModified"
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -163,6 +188,12 @@ export const CONTRACT: ContractDocument = {
                 }
               }
             }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           },
           "503": {
             "description": "The database does not answer.",
@@ -209,16 +240,35 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
               "text/plain; version=0.0.4": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "# HELP latchkey_http_requests_total Requests answered, by operationId (\"none\" when no operation matched) and status.\n# TYPE latchkey_http_requests_total counter\nlatchkey_http_requests_total{operation=\"whoami\",status=\"200\"} 1042\n"
               }
             }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
           },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
@@ -228,6 +278,9 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -247,6 +300,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -281,8 +349,14 @@ export const CONTRACT: ContractDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -302,6 +376,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -319,8 +408,14 @@ export const CONTRACT: ContractDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -340,19 +435,41 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
               "application/yaml": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "openapi: 3.1.0\ninfo:\n  title: Latchkey API\n"
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -392,12 +509,28 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
               "text/html": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "<!DOCTYPE html>\n<html><head><title>Latchkey API reference</title></head><body>…</body></html>\n"
               }
@@ -406,8 +539,14 @@ export const CONTRACT: ContractDocument = {
           "304": {
             "$ref": "#/components/responses/NotModified"
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -447,12 +586,28 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
               "text/html": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "<!DOCTYPE html>\n<html><head><title>Latchkey API reference</title></head><body>…</body></html>\n"
               }
@@ -461,8 +616,14 @@ export const CONTRACT: ContractDocument = {
           "304": {
             "$ref": "#/components/responses/NotModified"
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -513,12 +674,28 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
               "text/html": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "<!DOCTYPE html>\n<html><head><title>KEY_READ_ONLY: Key is read-only</title></head>\n<body><main><h1>KEY_READ_ONLY: Key is read-only</h1>…</main></body></html>\n"
               }
@@ -527,11 +704,29 @@ export const CONTRACT: ContractDocument = {
           "304": {
             "$ref": "#/components/responses/NotModified"
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "404": {
             "description": "No problem code has that name.",
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -552,6 +747,9 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -586,7 +784,8 @@ export const CONTRACT: ContractDocument = {
               "Set-Cookie": {
                 "description": "The session cookie (HttpOnly) and the CSRF cookie.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 4096
                 }
               },
               "Cache-Control": {
@@ -594,6 +793,21 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -635,6 +849,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -662,11 +882,27 @@ export const CONTRACT: ContractDocument = {
               "Set-Cookie": {
                 "description": "Expires the session and CSRF cookies.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 4096
                 }
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             }
           },
@@ -681,6 +917,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -714,6 +956,21 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -751,6 +1008,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -787,6 +1050,21 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -821,6 +1099,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -853,6 +1137,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -890,6 +1189,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -940,6 +1245,21 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -985,6 +1305,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1023,7 +1349,9 @@ export const CONTRACT: ContractDocument = {
               "Location": {
                 "description": "The URL of the new key.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 64,
+                  "format": "uri-reference"
                 }
               },
               "X-Auth-Method": {
@@ -1043,6 +1371,21 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -1093,6 +1436,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1112,7 +1461,66 @@ export const CONTRACT: ContractDocument = {
         "description": "One of the caller's keys, without its secret. Another user's key answers 404.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1128,6 +1536,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1154,7 +1568,66 @@ export const CONTRACT: ContractDocument = {
         },
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1176,6 +1649,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1192,6 +1671,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             }
           },
@@ -1209,6 +1703,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1228,7 +1728,66 @@ export const CONTRACT: ContractDocument = {
         "description": "Makes a deactivated key authenticate again. Activating an active key changes nothing.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1244,6 +1803,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1263,7 +1828,66 @@ export const CONTRACT: ContractDocument = {
         "description": "Stops the key from authenticating at once, without deleting it. Deactivating an inactive key changes nothing.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1279,6 +1903,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1319,7 +1949,9 @@ export const CONTRACT: ContractDocument = {
               "Location": {
                 "description": "The URL of the new key.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 64,
+                  "format": "uri-reference"
                 }
               },
               "X-Auth-Method": {
@@ -1339,6 +1971,21 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -1390,6 +2037,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1409,6 +2062,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -1423,8 +2091,17 @@ export const CONTRACT: ContractDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1458,6 +2135,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -1487,6 +2179,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1512,7 +2210,8 @@ export const CONTRACT: ContractDocument = {
             "description": "Only this user's keys.",
             "schema": {
               "type": "string",
-              "format": "uuid"
+              "format": "uuid",
+              "maxLength": 36
             },
             "example": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
           },
@@ -1541,6 +2240,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -1586,6 +2300,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1609,6 +2329,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             }
           },
@@ -1626,6 +2361,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1645,7 +2386,66 @@ export const CONTRACT: ContractDocument = {
         "description": "Makes a deactivated key of any user work again. Superusers only.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1661,6 +2461,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1680,7 +2486,66 @@ export const CONTRACT: ContractDocument = {
         "description": "Stops a key of any user at once, without deleting it. Superusers only.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1696,6 +2561,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1740,6 +2611,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -1776,6 +2662,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1808,11 +2700,28 @@ export const CONTRACT: ContractDocument = {
               "Location": {
                 "description": "The URL of the new user.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 64,
+                  "format": "uri-reference"
                 }
               },
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -1851,6 +2760,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1870,7 +2785,42 @@ export const CONTRACT: ContractDocument = {
         "description": "One user. Superusers only.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/UserResponse"
+            "description": "The user.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/User"
+                },
+                "example": {
+                  "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "username": "deploy-bot",
+                  "is_superuser": false,
+                  "is_active": true,
+                  "can_create_tokens": true,
+                  "created_at": "2026-11-22T10:30:00.000Z"
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1886,6 +2836,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1911,7 +2867,42 @@ export const CONTRACT: ContractDocument = {
         },
         "responses": {
           "200": {
-            "$ref": "#/components/responses/UserResponse"
+            "description": "The user.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/User"
+                },
+                "example": {
+                  "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "username": "deploy-bot",
+                  "is_superuser": false,
+                  "is_active": true,
+                  "can_create_tokens": true,
+                  "created_at": "2026-11-22T10:30:00.000Z"
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1936,6 +2927,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1952,6 +2949,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             }
           },
@@ -1972,6 +2984,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -2008,6 +3026,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             }
           },
@@ -2031,6 +3064,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -2049,6 +3088,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -2067,6 +3121,9 @@ export const CONTRACT: ContractDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -2075,6 +3132,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -2106,6 +3169,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             }
           },
@@ -2123,6 +3201,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -2166,7 +3250,8 @@ export const CONTRACT: ContractDocument = {
             "description": "Only events by this user.",
             "schema": {
               "type": "string",
-              "format": "uuid"
+              "format": "uuid",
+              "maxLength": 36
             },
             "example": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
           },
@@ -2196,7 +3281,8 @@ export const CONTRACT: ContractDocument = {
             "description": "Only events at or after this time.",
             "schema": {
               "type": "string",
-              "format": "date-time"
+              "format": "date-time",
+              "maxLength": 64
             },
             "example": "2026-11-22T00:00:00.000Z"
           },
@@ -2206,7 +3292,8 @@ export const CONTRACT: ContractDocument = {
             "description": "Only events before this time.",
             "schema": {
               "type": "string",
-              "format": "date-time"
+              "format": "date-time",
+              "maxLength": 64
             },
             "example": "2026-11-23T00:00:00.000Z"
           }
@@ -2217,6 +3304,21 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "X-Request-Id": {
                 "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -2257,6 +3359,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -2323,7 +3431,8 @@ export const CONTRACT: ContractDocument = {
         "description": "The key's id.",
         "schema": {
           "type": "string",
-          "format": "uuid"
+          "format": "uuid",
+          "maxLength": 36
         },
         "example": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61"
       },
@@ -2335,7 +3444,8 @@ export const CONTRACT: ContractDocument = {
           "type": "integer",
           "minimum": 1,
           "maximum": 200,
-          "default": 50
+          "default": 50,
+          "format": "int32"
         },
         "example": 50
       },
@@ -2346,7 +3456,9 @@ export const CONTRACT: ContractDocument = {
         "schema": {
           "type": "integer",
           "minimum": 0,
-          "default": 0
+          "default": 0,
+          "format": "int32",
+          "maximum": 2147483647
         },
         "example": 0
       },
@@ -2357,7 +3469,8 @@ export const CONTRACT: ContractDocument = {
         "description": "The user's id.",
         "schema": {
           "type": "string",
-          "format": "uuid"
+          "format": "uuid",
+          "maxLength": 36
         },
         "example": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
       }
@@ -2370,7 +3483,8 @@ export const CONTRACT: ContractDocument = {
           "type": "string",
           "examples": [
             "default-src 'none'; script-src 'none'; style-src 'sha256-…'; frame-ancestors 'none'"
-          ]
+          ],
+          "maxLength": 8192
         }
       },
       "X-Content-Type-Options": {
@@ -2405,7 +3519,8 @@ export const CONTRACT: ContractDocument = {
           "maxLength": 128,
           "examples": [
             "W/\"2jmj7l5rSw0yVb_vlWAYkK_YBwk\""
-          ]
+          ],
+          "pattern": "^W/\"[A-Za-z0-9_-]+\"$"
         }
       },
       "X-Request-Id": {
@@ -2435,28 +3550,36 @@ export const CONTRACT: ContractDocument = {
           "examples": [
             "2026-12-22T10:30:00.000Z",
             "never"
-          ]
+          ],
+          "maxLength": 64,
+          "pattern": "^(never|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z)$"
         }
       },
       "X-Auth-Token-Id": {
         "description": "The id of the key or login session used, or `none` for Basic.",
         "required": true,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 36,
+          "pattern": "^(none|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
         }
       },
       "X-Auth-User-Id": {
         "description": "The authenticated user's id.",
         "required": true,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "format": "uuid",
+          "maxLength": 36
         }
       },
       "X-Auth-User-Username": {
         "description": "The authenticated user's username.",
         "required": true,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 150,
+          "pattern": "^[\\w.@+-]+$"
         }
       },
       "CacheControlNoStore": {
@@ -2471,7 +3594,9 @@ export const CONTRACT: ContractDocument = {
         "description": "The accepted schemes, RFC 6750 style.",
         "required": true,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 512,
+          "pattern": "^(ApiKey|Basic|Bearer|Token) realm=\""
         }
       },
       "Retry-After": {
@@ -2479,42 +3604,57 @@ export const CONTRACT: ContractDocument = {
         "required": true,
         "schema": {
           "type": "integer",
-          "minimum": 1
+          "minimum": 1,
+          "format": "int32",
+          "maximum": 86400
         }
       },
       "X-RateLimit-Limit": {
         "description": "Requests allowed in the window.",
         "required": false,
         "schema": {
-          "type": "integer"
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 1000000
         }
       },
       "X-RateLimit-Remaining": {
         "description": "Requests left in the window.",
         "required": false,
         "schema": {
-          "type": "integer"
+          "type": "integer",
+          "format": "int32",
+          "minimum": 0,
+          "maximum": 1000000
         }
       },
       "X-RateLimit-Reset": {
         "description": "When the window resets, in epoch seconds.",
         "required": false,
         "schema": {
-          "type": "integer"
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "maximum": 253402300799
         }
       },
       "RateLimit-Policy": {
         "description": "The policy in force (IETF draft), e.g. `\"default\";q=100;w=60`.",
         "required": false,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 128,
+          "pattern": "^\"(default|key)\";q=\\d+;w=\\d+$"
         }
       },
       "RateLimit": {
         "description": "What is left (IETF draft), e.g. `\"default\";r=42;t=17`.",
         "required": false,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 128,
+          "pattern": "^\"(default|key)\";r=\\d+;t=\\d+$"
         }
       }
     },
@@ -2527,53 +3667,21 @@ export const CONTRACT: ContractDocument = {
           },
           "X-Request-Id": {
             "$ref": "#/components/headers/X-Request-Id"
-          }
-        }
-      },
-      "KeyResponse": {
-        "description": "The key, without its secret.",
-        "headers": {
-          "X-Auth-Method": {
-            "$ref": "#/components/headers/X-Auth-Method"
           },
-          "X-Auth-Expires": {
-            "$ref": "#/components/headers/X-Auth-Expires"
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
           },
-          "X-Auth-Token-Id": {
-            "$ref": "#/components/headers/X-Auth-Token-Id"
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
           },
-          "X-Auth-User-Id": {
-            "$ref": "#/components/headers/X-Auth-User-Id"
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
           },
-          "X-Auth-User-Username": {
-            "$ref": "#/components/headers/X-Auth-User-Username"
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
           },
-          "X-Request-Id": {
-            "$ref": "#/components/headers/X-Request-Id"
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Key"
-            },
-            "example": {
-              "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
-              "name": "ci-deploy",
-              "start": "lk_4GqN",
-              "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
-              "write_enabled": true,
-              "is_active": true,
-              "expires_at": null,
-              "allowed_ips": [],
-              "rate_limit": null,
-              "created_at": "2026-11-22T10:30:00.000Z",
-              "updated_at": "2026-11-22T10:30:00.000Z",
-              "last_used_at": "2026-11-22T11:02:13.000Z",
-              "last_used_ip": "203.0.113.7",
-              "created_via": "api",
-              "rotated_from_id": null
-            }
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
           }
         }
       },
@@ -2582,6 +3690,21 @@ export const CONTRACT: ContractDocument = {
         "headers": {
           "X-Request-Id": {
             "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
           }
         },
         "content": {
@@ -2613,6 +3736,21 @@ export const CONTRACT: ContractDocument = {
           },
           "X-Request-Id": {
             "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
           }
         },
         "content": {
@@ -2635,6 +3773,21 @@ export const CONTRACT: ContractDocument = {
         "headers": {
           "X-Request-Id": {
             "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
           }
         },
         "content": {
@@ -2657,6 +3810,21 @@ export const CONTRACT: ContractDocument = {
         "headers": {
           "X-Request-Id": {
             "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
           }
         },
         "content": {
@@ -2679,6 +3847,21 @@ export const CONTRACT: ContractDocument = {
         "headers": {
           "X-Request-Id": {
             "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
           }
         },
         "content": {
@@ -2723,6 +3906,21 @@ export const CONTRACT: ContractDocument = {
         "headers": {
           "X-Request-Id": {
             "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
           }
         },
         "content": {
@@ -2736,29 +3934,6 @@ export const CONTRACT: ContractDocument = {
               "status": 415,
               "code": "UNSUPPORTED_MEDIA_TYPE",
               "detail": "Send the body as application/json, not text/plain."
-            }
-          }
-        }
-      },
-      "UserResponse": {
-        "description": "The user.",
-        "headers": {
-          "X-Request-Id": {
-            "$ref": "#/components/headers/X-Request-Id"
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/User"
-            },
-            "example": {
-              "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
-              "username": "deploy-bot",
-              "is_superuser": false,
-              "is_active": true,
-              "can_create_tokens": true,
-              "created_at": "2026-11-22T10:30:00.000Z"
             }
           }
         }
@@ -2819,6 +3994,87 @@ export const CONTRACT: ContractDocument = {
             }
           }
         }
+      },
+      "InternalError": {
+        "description": "The server failed to answer this request. The `request_id` of the problem finds it in the server's log.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/INTERNAL_ERROR",
+              "title": "Internal error",
+              "status": 500,
+              "code": "INTERNAL_ERROR",
+              "detail": "The server failed to answer this request.",
+              "instance": "/api/v1/keys",
+              "request_id": "6f1c2b8e-3c1a-4f7e-9d55-0b9c7f4e2a6f"
+            }
+          }
+        }
+      },
+      "ServiceUnavailable": {
+        "description": "The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.",
+        "headers": {
+          "Retry-After": {
+            "$ref": "#/components/headers/Retry-After"
+          },
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/DATABASE_BUSY",
+              "title": "Database busy",
+              "status": 503,
+              "code": "DATABASE_BUSY",
+              "detail": "The database is busy: another process holds its write lock. Nothing was changed; try again in 1 second.",
+              "instance": "/api/v1/keys",
+              "retryAfter": 1
+            }
+          }
+        }
       }
     },
     "schemas": {
@@ -2835,28 +4091,37 @@ export const CONTRACT: ContractDocument = {
           "type": {
             "type": "string",
             "format": "uri-reference",
-            "description": "A link to the page that explains `code`, relative to the server."
+            "description": "A link to the page that explains `code`, relative to the server.",
+            "maxLength": 128
           },
           "title": {
             "type": "string",
-            "description": "A short summary of the problem type."
+            "description": "A short summary of the problem type.",
+            "maxLength": 128
           },
           "status": {
             "type": "integer",
-            "description": "The HTTP status code."
+            "description": "The HTTP status code.",
+            "format": "int32",
+            "minimum": 100,
+            "maximum": 599
           },
           "code": {
             "type": "string",
             "pattern": "^[A-Z][A-Z0-9_]*$",
-            "description": "A stable, machine-readable error code."
+            "description": "A stable, machine-readable error code.",
+            "maxLength": 64
           },
           "detail": {
             "type": "string",
-            "description": "What went wrong in this occurrence."
+            "description": "What went wrong in this occurrence.",
+            "maxLength": 2048
           },
           "instance": {
             "type": "string",
-            "description": "The request path."
+            "description": "The request path.",
+            "maxLength": 2048,
+            "format": "uri-reference"
           },
           "errors": {
             "type": "array",
@@ -2870,22 +4135,29 @@ export const CONTRACT: ContractDocument = {
               "properties": {
                 "field": {
                   "type": "string",
-                  "description": "Where the problem is, for example `body.name` or `query.limit`."
+                  "description": "Where the problem is, for example `body.name` or `query.limit`.",
+                  "maxLength": 256
                 },
                 "message": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 256
                 }
               }
-            }
+            },
+            "maxItems": 50
           },
           "retryAfter": {
             "type": "integer",
-            "description": "For 429: seconds to wait, as in Retry-After."
+            "description": "For 429: seconds to wait, as in Retry-After.",
+            "format": "int32",
+            "minimum": 1,
+            "maximum": 86400
           },
           "request_id": {
             "type": "string",
             "maxLength": 128,
-            "description": "The id of the request, as in its `X-Request-Id` response header and the server's log."
+            "description": "The id of the request, as in its `X-Request-Id` response header and the server's log.",
+            "pattern": "^[A-Za-z0-9._:@+/=-]+$"
           }
         }
       },
@@ -2910,15 +4182,20 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "name": {
-            "type": "string"
+            "type": "string",
+            "const": "Latchkey"
           },
           "version": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 64,
+            "pattern": "^\\d+\\.\\d+\\.\\d+([-+][0-9A-Za-z.-]+)?$"
           },
           "links": {
             "type": "object",
             "additionalProperties": {
-              "type": "string"
+              "type": "string",
+              "maxLength": 256,
+              "format": "uri-reference"
             }
           }
         }
@@ -2959,25 +4236,34 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "name": {
-            "type": "string"
+            "type": "string",
+            "const": "Latchkey"
           },
           "version": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 64,
+            "pattern": "^\\d+\\.\\d+\\.\\d+([-+][0-9A-Za-z.-]+)?$"
           },
           "auth_methods": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/AuthMethod"
-            }
+            },
+            "maxItems": 7
           },
           "api_key_headers": {
             "type": "array",
             "items": {
-              "type": "string"
-            }
+              "type": "string",
+              "maxLength": 128,
+              "pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
+            },
+            "maxItems": 16
           },
           "key_prefix": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 17,
+            "pattern": "^[a-z][a-z0-9]{0,15}_$"
           },
           "superuser_only": {
             "type": "boolean"
@@ -2992,16 +4278,28 @@ export const CONTRACT: ContractDocument = {
             ],
             "properties": {
               "max_page_size": {
-                "type": "integer"
+                "type": "integer",
+                "format": "int32",
+                "minimum": 1,
+                "maximum": 1000
               },
               "max_body_bytes": {
-                "type": "integer"
+                "type": "integer",
+                "format": "int32",
+                "minimum": 1024,
+                "maximum": 10485760
               },
               "max_rotation_grace_seconds": {
-                "type": "integer"
+                "type": "integer",
+                "format": "int32",
+                "minimum": 0,
+                "maximum": 86400
               },
               "min_supplied_key_length": {
-                "type": "integer"
+                "type": "integer",
+                "format": "int32",
+                "minimum": 1,
+                "maximum": 256
               }
             }
           }
@@ -3039,10 +4337,14 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           },
           "username": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 150,
+            "pattern": "^[\\w.@+-]+$"
           },
           "is_superuser": {
             "type": "boolean"
@@ -3055,7 +4357,8 @@ export const CONTRACT: ContractDocument = {
           },
           "created_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           }
         }
       },
@@ -3071,7 +4374,9 @@ export const CONTRACT: ContractDocument = {
         "properties": {
           "token": {
             "type": "string",
-            "description": "The login JWT, for `Authorization: Bearer`."
+            "description": "The login JWT, for `Authorization: Bearer`.",
+            "maxLength": 4096,
+            "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$"
           },
           "token_type": {
             "type": "string",
@@ -3079,11 +4384,14 @@ export const CONTRACT: ContractDocument = {
           },
           "expires_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "csrf_token": {
             "type": "string",
-            "description": "Send it in `X-CSRF-Token` on unsafe requests made with the session cookie."
+            "description": "Send it in `X-CSRF-Token` on unsafe requests made with the session cookie.",
+            "maxLength": 64,
+            "pattern": "^[A-Za-z0-9_-]+$"
           },
           "user": {
             "$ref": "#/components/schemas/User"
@@ -3117,14 +4425,17 @@ export const CONTRACT: ContractDocument = {
                   "string",
                   "null"
                 ],
-                "description": "The key or session used; null for Basic."
+                "description": "The key or session used; null for Basic.",
+                "format": "uuid",
+                "maxLength": 36
               },
               "expires_at": {
                 "type": [
                   "string",
                   "null"
                 ],
-                "format": "date-time"
+                "format": "date-time",
+                "maxLength": 64
               },
               "write_enabled": {
                 "type": "boolean"
@@ -3144,21 +4455,29 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           },
           "token": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 256,
+            "pattern": "^[A-Za-z0-9_.~+/=-]+$"
           },
           "created_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "expires": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "created_by_id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           }
         }
       },
@@ -3189,7 +4508,9 @@ export const CONTRACT: ContractDocument = {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "format": "uuid",
+            "maxLength": 36
           }
         }
       },
@@ -3215,17 +4536,23 @@ export const CONTRACT: ContractDocument = {
         "properties": {
           "id": {
             "type": "string",
-            "format": "uuid"
+            "format": "uuid",
+            "maxLength": 36
           },
           "name": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 100
           },
           "start": {
             "type": "string",
-            "description": "The visible start of the key, to recognise it."
+            "description": "The visible start of the key, to recognise it.",
+            "maxLength": 32,
+            "pattern": "^[A-Za-z0-9_.~+/=-]*$"
           },
           "user_id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           },
           "write_enabled": {
             "type": "boolean"
@@ -3238,22 +4565,28 @@ export const CONTRACT: ContractDocument = {
               "string",
               "null"
             ],
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "allowed_ips": {
             "type": "array",
             "description": "Client addresses or CIDR ranges the key may be used from; empty means any.",
             "items": {
-              "type": "string"
-            }
+              "type": "string",
+              "maxLength": 64,
+              "pattern": "^[0-9A-Fa-f:.]+(/\\d{1,3})?$"
+            },
+            "maxItems": 50
           },
           "created_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "updated_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "last_used_at": {
             "type": [
@@ -3261,13 +4594,16 @@ export const CONTRACT: ContractDocument = {
               "null"
             ],
             "format": "date-time",
-            "description": "Updated in batches, a few seconds after use."
+            "description": "Updated in batches, a few seconds after use.",
+            "maxLength": 64
           },
           "last_used_ip": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 64,
+            "pattern": "^[0-9A-Fa-f:.]*$"
           },
           "created_via": {
             "type": "string",
@@ -3283,7 +4619,9 @@ export const CONTRACT: ContractDocument = {
               "string",
               "null"
             ],
-            "description": "The key this one replaced by rotation."
+            "description": "The key this one replaced by rotation.",
+            "format": "uuid",
+            "maxLength": 36
           },
           "rate_limit": {
             "oneOf": [
@@ -3311,7 +4649,9 @@ export const CONTRACT: ContractDocument = {
             "properties": {
               "key": {
                 "type": "string",
-                "description": "The key itself. It is shown this once and cannot be retrieved again."
+                "description": "The key itself. It is shown this once and cannot be retrieved again.",
+                "maxLength": 256,
+                "pattern": "^[A-Za-z0-9_.~+/=-]+$"
               }
             }
           }
@@ -3328,27 +4668,35 @@ export const CONTRACT: ContractDocument = {
         "properties": {
           "count": {
             "type": "integer",
-            "description": "How many keys match, over all pages."
+            "description": "How many keys match, over all pages.",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 9007199254740991
           },
           "next": {
             "type": [
               "string",
               "null"
             ],
-            "description": "The URL of the next page."
+            "description": "The URL of the next page.",
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "previous": {
             "type": [
               "string",
               "null"
             ],
-            "description": "The URL of the previous page."
+            "description": "The URL of the previous page.",
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "results": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/Key"
-            }
+            },
+            "maxItems": 200
           }
         }
       },
@@ -3373,7 +4721,7 @@ export const CONTRACT: ContractDocument = {
           },
           "write_enabled": {
             "type": "boolean",
-            "default": true
+            "description": "Whether the key may make unsafe requests (POST, PATCH, DELETE). When left out: true."
           },
           "expires_at": {
             "type": [
@@ -3381,7 +4729,8 @@ export const CONTRACT: ContractDocument = {
               "null"
             ],
             "format": "date-time",
-            "description": "When the key stops working; must be in the future. Null for never."
+            "description": "When the key stops working; must be in the future. Null for never.",
+            "maxLength": 64
           },
           "allowed_ips": {
             "type": "array",
@@ -3415,7 +4764,8 @@ export const CONTRACT: ContractDocument = {
           "expires_at": {
             "type": "string",
             "format": "date-time",
-            "description": "Can only be set on a key without expiry, or moved earlier."
+            "description": "Can only be set on a key without expiry, or moved earlier.",
+            "maxLength": 64
           },
           "allowed_ips": {
             "type": "array",
@@ -3438,8 +4788,8 @@ export const CONTRACT: ContractDocument = {
             "type": "integer",
             "minimum": 0,
             "maximum": 86400,
-            "default": 0,
-            "description": "How long the old key keeps working."
+            "description": "How long the old key keeps working, in seconds. When left out: 0, it stops at once.",
+            "format": "int32"
           }
         }
       },
@@ -3490,14 +4840,18 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "detail": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 256
           },
           "key_id": {
             "type": "string",
-            "format": "uuid"
+            "format": "uuid",
+            "maxLength": 36
           },
           "user_id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           }
         }
       },
@@ -3511,25 +4865,33 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "count": {
-            "type": "integer"
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 9007199254740991
           },
           "next": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "previous": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "results": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/User"
-            }
+            },
+            "maxItems": 200
           }
         }
       },
@@ -3554,11 +4916,11 @@ export const CONTRACT: ContractDocument = {
           },
           "is_superuser": {
             "type": "boolean",
-            "default": false
+            "description": "Whether the user is a superuser. When left out: false."
           },
           "can_create_tokens": {
             "type": "boolean",
-            "default": true
+            "description": "Whether the user may create API keys. When left out: true."
           }
         }
       },
@@ -3600,11 +4962,14 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "address": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 64,
+            "pattern": "^[0-9A-Fa-f:.]*$"
           },
           "locked_until": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           }
         }
       },
@@ -3667,11 +5032,14 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           },
           "at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "action": {
             "$ref": "#/components/schemas/AuditAction"
@@ -3684,19 +5052,25 @@ export const CONTRACT: ContractDocument = {
               "string",
               "null"
             ],
-            "description": "The user who acted, when known."
+            "description": "The user who acted, when known.",
+            "format": "uuid",
+            "maxLength": 36
           },
           "actor_username": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 150,
+            "pattern": "^[\\w.@+-]+$"
           },
           "client_ip": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 64,
+            "pattern": "^[0-9A-Fa-f:.]*$"
           },
           "target_type": {
             "type": [
@@ -3714,14 +5088,17 @@ export const CONTRACT: ContractDocument = {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 64,
+            "pattern": "^[0-9A-Fa-f:.-]*$"
           },
           "detail": {
             "type": [
               "string",
               "null"
             ],
-            "description": "A short, secret-free description."
+            "description": "A short, secret-free description.",
+            "maxLength": 500
           }
         }
       },
@@ -3735,25 +5112,33 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "count": {
-            "type": "integer"
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 9007199254740991
           },
           "next": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "previous": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "results": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/AuditEvent"
-            }
+            },
+            "maxItems": 200
           }
         }
       },
@@ -3769,12 +5154,14 @@ export const CONTRACT: ContractDocument = {
           "limit": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 1000000
+            "maximum": 1000000,
+            "format": "int32"
           },
           "window_s": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 86400
+            "maximum": 86400,
+            "format": "int32"
           }
         }
       }

@@ -100,6 +100,9 @@ const list = (raw: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
+/** The most header names LATCHKEY_API_KEY_HEADERS may list (GET /meta declares the bound). */
+const MAX_API_KEY_HEADERS = 16;
+
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
 function parseDatabaseUrl(raw: string, dataDir: string, schema: string): DatabaseConfig {
@@ -219,6 +222,8 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     parse: (raw) => {
       const items = list(raw);
       if (!items.length) throw new BadValue('must name at least one header');
+      if (items.length > MAX_API_KEY_HEADERS)
+        throw new BadValue(`may name at most ${MAX_API_KEY_HEADERS} headers`);
       const bad = items.filter((h) => !HEADER_NAME.test(h) || /^(authorization|cookie)$/i.test(h));
       if (bad.length) throw new BadValue(`not usable as an API key header: ${bad.join(', ')}`);
       return items;
