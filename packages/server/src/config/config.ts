@@ -217,7 +217,7 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     key: 'apiKeyHeaders',
     env: 'LATCHKEY_API_KEY_HEADERS',
     description:
-      'Header names that carry an API key, comma separated (for example X-API-Key,X-ArchiveBox-API-Key).',
+      'Header names that carry an API key, comma separated, at most 16 (for example X-API-Key,X-ArchiveBox-API-Key).',
     default: 'X-API-Key',
     parse: (raw) => {
       const items = list(raw);
