@@ -77,6 +77,7 @@ function expectedHeaders(scheme: string, kind: CredentialKind, method: string): 
     case 'TokenAuth':
       return { authorization: `Token ${KEY}` };
     case 'BearerAuth':
+    case 'MetricsToken':
       return { authorization: `Bearer ${secret}` };
     case 'QueryApiKey':
       return { '?api_key': KEY };

@@ -41,6 +41,7 @@ describe('the contract as the client reads it', () => {
       TokenAuth: 'token',
       QueryApiKey: 'query',
       BasicAuth: 'basic',
+      MetricsToken: 'bearer',
       SessionCookie: 'session',
     });
   });

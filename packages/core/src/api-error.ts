@@ -44,19 +44,35 @@ export interface Problem {
   instance?: string;
   errors?: FieldError[];
   retryAfter?: number;
+  /** The id of the request (as in its X-Request-Id), to find it in the server's log. */
+  request_id?: string;
 }
 
-/** The RFC 9457 body for an error; `type` points at the code's page in the docs. */
-export function toProblem(error: ApiError, instance?: string): Problem {
+/** Bounds of a problem body (the contract declares them): it never echoes megabytes of a request back. */
+export const PROBLEM_BOUNDS = { detail: 2048, instance: 2048, errors: 50, field: 256, message: 256 };
+
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/**
+ * The RFC 9457 body for an error; `type` points at the code's page in the docs. Long texts
+ * end in "…" and at most 50 field errors are listed (PROBLEM_BOUNDS).
+ */
+export function toProblem(error: ApiError, instance?: string, requestId?: string): Problem {
   const problem: Problem = {
     type: `/docs/errors/${error.code}`,
     title: ERROR_CODES[error.code].title,
     status: error.status,
     code: error.code,
-    detail: error.detail,
+    detail: cut(error.detail, PROBLEM_BOUNDS.detail),
   };
-  if (instance) problem.instance = instance;
-  if (error.errors?.length) problem.errors = error.errors;
+  if (instance) problem.instance = cut(instance, PROBLEM_BOUNDS.instance);
+  if (error.errors?.length) {
+    problem.errors = error.errors.slice(0, PROBLEM_BOUNDS.errors).map((e) => ({
+      field: cut(e.field, PROBLEM_BOUNDS.field),
+      message: cut(e.message, PROBLEM_BOUNDS.message),
+    }));
+  }
   if (error.retryAfter !== undefined) problem.retryAfter = error.retryAfter;
+  if (requestId) problem.request_id = requestId;
   return problem;
 }

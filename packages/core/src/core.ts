@@ -10,7 +10,7 @@ import { adminHandlers } from './http/handlers/admin.handlers.js';
 import { authHandlers } from './http/handlers/auth.handlers.js';
 import { keysHandlers } from './http/handlers/keys.handlers.js';
 import { metaHandlers } from './http/handlers/meta.handlers.js';
-import { Pipeline, type PipelineEvent } from './http/pipeline.js';
+import { Pipeline } from './http/pipeline.js';
 import { KeyService } from './keys/key.service.js';
 import { ProtectionService } from './protection/protection.service.js';
 import type { ServiceDeps } from './services.js';
@@ -42,7 +42,6 @@ export interface CoreOptions {
   /** Handlers of the host's own (the HTML pages), added to the core's. */
   handlers?: Readonly<Record<string, Handler>>;
   document?: ContractDocument;
-  observe?: (event: PipelineEvent) => void;
 }
 
 export interface Core {
@@ -88,7 +87,7 @@ export function createCore(deps: ServiceDeps, options: CoreOptions = {}): Core {
     config: deps.config,
     handlers: { ...CORE_HANDLERS, ...options.handlers },
     report: deps.report,
-    observe: options.observe,
+    observe: deps.observe,
   });
   return { services, pipeline, router, validator, document };
 }

@@ -4,7 +4,7 @@
  * contract, the problem codes and their one error class, and the shape of a key. The server
  * plugs in Kysely storage and Node ports; the mock plugs in `MemoryStore` and Web Crypto.
  */
-export { ApiError, type FieldError, type Problem, toProblem } from './api-error.js';
+export { ApiError, type FieldError, PROBLEM_BOUNDS, type Problem, toProblem } from './api-error.js';
 export {
   type Actor,
   AUDIT_ACTIONS,
@@ -31,6 +31,7 @@ export {
   CSRF_COOKIE,
   CSRF_HEADER,
   looksLikeJwt,
+  type Presented,
   type Principal,
   QUERY_KEY_PARAM,
   SESSION_COOKIE,
@@ -83,7 +84,6 @@ export {
   type OutgoingResponse,
   PASSWORD_OPERATIONS,
   Pipeline,
-  type PipelineEvent,
   PROBLEM_JSON,
   UNLIMITED_OPERATIONS,
 } from './http/pipeline.js';
@@ -133,6 +133,7 @@ export {
 export {
   type CachedSession,
   type Clock,
+  type CoreEvent,
   type CredentialCache,
   type ErrorReporter,
   type Invalidation,

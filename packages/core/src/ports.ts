@@ -2,6 +2,7 @@
 // implementations (HMAC with a pepper, argon2id, an in-memory cache invalidated over Redis,
 // batched usage writes, rate-limiter-flexible); the mock gives Web Crypto ones.
 
+import type { AuthMethod, Presented } from './auth/credential.js';
 import type { FoundSession } from './sessions/session.record.js';
 import type { KeyWithOwner } from './store/store.js';
 import type { UserRecord } from './users/user.record.js';
@@ -114,6 +115,17 @@ export interface LockoutStore {
   /** Lifts a lock and forgets the failures; false when the address was not locked. */
   clear(address: string): Promise<boolean>;
 }
+
+/**
+ * What the services and the pipeline tell an observer (the server's metrics) as they go.
+ * `presented` is asked only when needed, off the hot path.
+ */
+export type CoreEvent =
+  | { type: 'authenticated'; method: AuthMethod }
+  | { type: 'authentication_failed'; error: unknown; presented: () => Presented | undefined }
+  | { type: 'rate_limited'; policy: string }
+  | { type: 'locked_out_refusal' }
+  | { type: 'lockout_started' };
 
 /** Where unexpected errors are reported (the server's logger; the console in the mock). */
 export type ErrorReporter = (message: string, detail: Record<string, unknown>) => void;

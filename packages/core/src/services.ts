@@ -1,6 +1,7 @@
 import type { RulesConfig } from './config.js';
 import type {
   Clock,
+  CoreEvent,
   CredentialCache,
   ErrorReporter,
   LockoutStore,
@@ -23,4 +24,6 @@ export interface ServiceDeps {
   requests: RequestCounter;
   lockouts: LockoutStore;
   report: ErrorReporter;
+  /** Told what happens, for metrics; nothing is told when absent. */
+  observe?: ((event: CoreEvent) => void) | undefined;
 }

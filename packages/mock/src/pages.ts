@@ -47,8 +47,11 @@ function errorPage(code: ErrorCode): string {
 `;
 }
 
-/** The mock's handlers of the HTML pages of the `meta` tag. */
+/** The mock's handlers of the pages of the `meta` tag (metrics are the server's own). */
 export const pageHandlers = {
+  getMetrics: async () => {
+    throw new ApiError('NOT_FOUND', 'Nothing is at GET /metrics: the mock keeps no metrics.');
+  },
   getDocs: async (c) => ({ status: 200, body: referencePage(c.document), contentType: HTML }),
   getRedoc: async (c) => ({ status: 200, body: referencePage(c.document), contentType: HTML }),
   getErrorPage: async (c) => {

@@ -55,23 +55,25 @@ describe('response check', () => {
     if (!found) throw new Error(id);
     return found;
   };
+  const USER_ID = '0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10';
+  const KEY_ID = '5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61';
   const authHeaders = {
     'X-Auth-Method': 'HeaderTokenAuth',
     'X-Auth-Expires': 'never',
-    'X-Auth-Token-Id': 'k',
-    'X-Auth-User-Id': 'u',
+    'X-Auth-Token-Id': KEY_ID,
+    'X-Auth-User-Id': USER_ID,
     'X-Auth-User-Username': 'alice',
   };
   const whoami = {
     user: {
-      id: 'u',
+      id: USER_ID,
       username: 'alice',
       is_superuser: false,
       is_active: true,
       can_create_tokens: true,
       created_at: '2026-11-22T10:00:00.000Z',
     },
-    auth: { method: 'HeaderTokenAuth', token_id: 'k', expires_at: null, write_enabled: true },
+    auth: { method: 'HeaderTokenAuth', token_id: KEY_ID, expires_at: null, write_enabled: true },
   };
   const check = (
     id: string,
@@ -180,6 +182,7 @@ describe('every operation answers inside the contract', () => {
     note('getRoot', await call('GET', '/'));
     note('getHealth', await call('GET', '/health'));
     note('getMeta', await call('GET', '/meta'));
+    note('getMetrics', await call('GET', '/metrics'));
     note('getOpenApiJson', await call('GET', '/openapi.json'));
     const yaml = note('getOpenApiYaml', await call('GET', '/openapi.yaml'));
     expect(YAML.parse(yaml.body as string)).toEqual(CONTRACT);
@@ -379,6 +382,7 @@ describe('every operation answers inside the contract', () => {
         'getKey 400',
         'getKey 404',
         'getMeta 200',
+        'getMetrics 404',
         'getOpenApiJson 200',
         'getOpenApiYaml 200',
         'getRedoc 200',

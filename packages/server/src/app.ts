@@ -9,14 +9,19 @@ import { openStorage, type Storage } from './db/database.js';
 import { KyselyStore } from './db/kysely-store.js';
 import { migrateToLatest } from './db/migrator.js';
 import { docsHandlers } from './handlers/docs.handlers.js';
+import { metaHandlers } from './handlers/meta.handlers.js';
 import { bodyReader } from './http/body-reader.js';
 import { corePipeline } from './http/koa-adapter.js';
 import { problemMiddleware } from './http/problem.js';
+import { requestContext } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { responseContractCheck } from './http/response-check.js';
 import { createUsageBuffer } from './keys/usage.js';
 import type { UsageBuffer } from './keys/usage-buffer.js';
 import { createLogger, defaultLogFormat } from './logger.js';
+import { type Metrics, NO_METRICS, observeIn, PrometheusMetrics } from './metrics/metrics.js';
+import { requestMetrics } from './metrics/metrics.middleware.js';
+import { htmlDelivery } from './pages/html-delivery.js';
 import { ProtectionStores } from './protection/protection.js';
 import { nodeSecretBox } from './secrets/secret-box.js';
 import { loadSecrets } from './secrets/secrets.js';
@@ -121,6 +126,17 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const usage = createUsageBuffer(config.database, store.keys, (err) =>
       logger.error({ err }, 'could not write key usage'),
     );
+    const metrics: Metrics =
+      config.metrics.mode === 'off'
+        ? NO_METRICS
+        : new PrometheusMetrics({
+            cacheLookups: () => cache.lookups,
+            cacheEntries: () => {
+              const { keys: key, sessions: session, basic } = cache.sizes();
+              return { key, session, basic };
+            },
+            usageBacklog: () => usage.backlog,
+          });
     const deps: ServiceDeps = {
       store,
       config,
@@ -132,8 +148,11 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       requests: protection.requests,
       lockouts: protection.lockouts,
       report: (message, detail) => logger.error(detail, message),
+      ...(metrics.enabled ? { observe: observeIn(metrics) } : {}),
     };
-    const core = createCore(deps, { handlers: docsHandlers });
+    const core = createCore(deps, {
+      handlers: { ...docsHandlers, ...metaHandlers({ metrics, setting: config.metrics }) },
+    });
     const { services } = core;
 
     if (config.adminUsername && config.adminPassword) {
@@ -145,7 +164,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
 
     const koa = new Koa({ proxy: false });
     koa.silent = true;
+    koa.use(requestContext());
     koa.use(requestLog(logger));
+    if (metrics.enabled) koa.use(requestMetrics(metrics));
+    koa.use(htmlDelivery());
     if (options.validateResponses) koa.use(responseContractCheck(core));
     koa.use(problemMiddleware(logger));
     koa.use(bodyReader(config.maxBodyBytes));

@@ -123,4 +123,25 @@ describeEachDialect('bad input', (dialect) => {
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('Bearer');
   });
+
+  it('never echoes a huge input back: the problem stays within the bounds the contract declares', async () => {
+    const body: Record<string, unknown> = { username: 'mallory', password: PASSWORD, ['x'.repeat(5000)]: 1 };
+    for (let i = 0; i < 80; i++) body[`extra_${i}`] = i;
+    const r = await s.call('/api/v1/keys', { method: 'POST', headers: { 'x-api-key': key }, json: body });
+    expect(r.status).toBe(400);
+    expect(r.body.code).toBe('VALIDATION_FAILED');
+    expect(r.body.detail.length).toBeLessThanOrEqual(2048);
+    expect(r.body.detail.endsWith('…')).toBe(true);
+    expect(r.body.errors).toHaveLength(50);
+    for (const e of r.body.errors) {
+      expect(e.field.length).toBeLessThanOrEqual(256);
+      expect(e.message.length).toBeLessThanOrEqual(256);
+    }
+    expect(r.body.errors.map((e: { field: string }) => e.field)).toContainEqual(
+      expect.stringMatching(/^body\.x+…$/),
+    );
+    const long = await s.call(`/api/v1/${'p'.repeat(4000)}`);
+    expect(long.status).toBe(404);
+    expect(long.body.instance.length).toBeLessThanOrEqual(2048);
+  });
 });

@@ -49,6 +49,25 @@ describeEachDialect('exempt endpoints', (dialect) => {
     expect(wrong.body.code).toBe('METHOD_NOT_ALLOWED');
   });
 
+  it('answers an unknown query parameter on any anonymous operation with 400, as the contract declares', async () => {
+    for (const path of [
+      '/',
+      '/health',
+      '/meta',
+      '/metrics',
+      '/openapi.json',
+      '/openapi.yaml',
+      '/docs',
+      '/redoc',
+    ]) {
+      const r = await s.call(`${path}?surprise=1`);
+      expect(r.status, path).toBe(400);
+      expect(r.body.code, path).toBe('VALIDATION_FAILED');
+    }
+    expect((await s.call('/docs/errors/NOT_FOUND?surprise=1')).status).toBe(400);
+    expect((await s.call('/api/v1/auth/bootstrap-status?surprise=1')).status).toBe(400);
+  });
+
   it('answers HEAD like GET, without a body', async () => {
     const res = await s.fetch('/health', { method: 'HEAD' });
     expect(res.status).toBe(200);

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, AdminActivateKeyData, AdminActivateKeyErrors, AdminActivateKeyResponses, AdminClearLockoutData, AdminClearLockoutErrors, AdminClearLockoutResponses, AdminCreateUserData, AdminCreateUserErrors, AdminCreateUserResponses, AdminDeactivateKeyData, AdminDeactivateKeyErrors, AdminDeactivateKeyResponses, AdminDeleteKeyData, AdminDeleteKeyErrors, AdminDeleteKeyResponses, AdminDeleteUserData, AdminDeleteUserErrors, AdminDeleteUserResponses, AdminGetUserData, AdminGetUserErrors, AdminGetUserResponses, AdminListAuditEventsData, AdminListAuditEventsErrors, AdminListAuditEventsResponses, AdminListKeysData, AdminListKeysErrors, AdminListKeysResponses, AdminListLockoutsData, AdminListLockoutsErrors, AdminListLockoutsResponses, AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminResetPasswordData, AdminResetPasswordErrors, AdminResetPasswordResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetBootstrapStatusData, GetBootstrapStatusErrors, GetBootstrapStatusResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetErrorPageData, GetErrorPageErrors, GetErrorPageResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaErrors, GetMetaResponses, GetOpenApiJsonData, GetOpenApiJsonErrors, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlErrors, GetOpenApiYamlResponses, GetRedocData, GetRedocErrors, GetRedocResponses, GetRootData, GetRootErrors, GetRootResponses, ListKeysData, ListKeysErrors, ListKeysResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterKeyData, RegisterKeyErrors, RegisterKeyResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
+import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, AdminActivateKeyData, AdminActivateKeyErrors, AdminActivateKeyResponses, AdminClearLockoutData, AdminClearLockoutErrors, AdminClearLockoutResponses, AdminCreateUserData, AdminCreateUserErrors, AdminCreateUserResponses, AdminDeactivateKeyData, AdminDeactivateKeyErrors, AdminDeactivateKeyResponses, AdminDeleteKeyData, AdminDeleteKeyErrors, AdminDeleteKeyResponses, AdminDeleteUserData, AdminDeleteUserErrors, AdminDeleteUserResponses, AdminGetUserData, AdminGetUserErrors, AdminGetUserResponses, AdminListAuditEventsData, AdminListAuditEventsErrors, AdminListAuditEventsResponses, AdminListKeysData, AdminListKeysErrors, AdminListKeysResponses, AdminListLockoutsData, AdminListLockoutsErrors, AdminListLockoutsResponses, AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminResetPasswordData, AdminResetPasswordErrors, AdminResetPasswordResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetBootstrapStatusData, GetBootstrapStatusErrors, GetBootstrapStatusResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetErrorPageData, GetErrorPageErrors, GetErrorPageResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaErrors, GetMetaResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiJsonData, GetOpenApiJsonErrors, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlErrors, GetOpenApiYamlResponses, GetRedocData, GetRedocErrors, GetRedocResponses, GetRootData, GetRootErrors, GetRootResponses, ListKeysData, ListKeysErrors, ListKeysResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterKeyData, RegisterKeyErrors, RegisterKeyResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -21,7 +21,10 @@ export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends 
 /**
  * Service root
  *
- * The service's name, version and links to the other exempt endpoints.
+ * The service's name, version and links to the reference and the other exempt
+ * endpoints. A browser, which asks for `text/html` before anything else, gets a small
+ * HTML page with the same links; every other client gets JSON.
+ *
  */
 export const getRoot = <ThrowOnError extends boolean = true>(options?: Options<GetRootData, ThrowOnError>) => (options?.client ?? client).get<GetRootResponses, GetRootErrors, ThrowOnError>({ url: '/', ...options });
 
@@ -31,6 +34,26 @@ export const getRoot = <ThrowOnError extends boolean = true>(options?: Options<G
  * Checks that the database answers. Load balancers should route only to instances that answer 200.
  */
 export const getHealth = <ThrowOnError extends boolean = true>(options?: Options<GetHealthData, ThrowOnError>) => (options?.client ?? client).get<GetHealthResponses, GetHealthErrors, ThrowOnError>({ url: '/health', ...options });
+
+/**
+ * Prometheus metrics
+ *
+ * Metrics in the Prometheus text format (version 0.0.4): requests by operationId and
+ * status with latency histograms, authentications by method and outcome, rate-limit
+ * refusals and lockouts, the credential cache, the key-usage writer's backlog and the
+ * process. No label ever holds a key, a username, a path or a client address.
+ *
+ * The operator decides who may read them with `LATCHKEY_METRICS`: `off` (the default;
+ * this path answers 404), `open` (no credential), or a token that the scraper sends as
+ * `Authorization: Bearer <token>`. It is not a user's credential: keys, logins and
+ * passwords are not accepted here.
+ *
+ */
+export const getMetrics = <ThrowOnError extends boolean = true>(options?: Options<GetMetricsData, ThrowOnError>) => (options?.client ?? client).get<GetMetricsResponses, GetMetricsErrors, ThrowOnError>({
+    security: [{ scheme: 'bearer', type: 'http' }],
+    url: '/metrics',
+    ...options
+});
 
 /**
  * Service metadata

@@ -25,6 +25,10 @@ export const securitySchemes = {
     "type": "http",
     "scheme": "basic"
   },
+  "MetricsToken": {
+    "type": "http",
+    "scheme": "bearer"
+  },
   "SessionCookie": {
     "type": "apiKey",
     "in": "cookie",
@@ -47,6 +51,14 @@ export const operationSecurity = {
     "method": "GET",
     "path": "/health",
     "schemes": [],
+    "anonymous": true
+  },
+  "getMetrics": {
+    "method": "GET",
+    "path": "/metrics",
+    "schemes": [
+      "MetricsToken"
+    ],
     "anonymous": true
   },
   "getMeta": {

@@ -46,12 +46,16 @@ export type Problem = {
      * For 429: seconds to wait, as in Retry-After.
      */
     retryAfter?: number;
+    /**
+     * The id of the request, as in its `X-Request-Id` response header and the server's log.
+     */
+    request_id?: string;
 };
 
 export type AuthMethod = 'HeaderTokenAuth' | 'BearerTokenAuth' | 'JwtAuth' | 'TokenAuth' | 'QueryParamTokenAuth' | 'BasicAuth' | 'SessionAuth';
 
 export type Root = {
-    name: string;
+    name: 'Latchkey';
     version: string;
     links: {
         [key: string]: string;
@@ -64,7 +68,7 @@ export type Health = {
 };
 
 export type Meta = {
-    name: string;
+    name: 'Latchkey';
     version: string;
     auth_methods: Array<AuthMethod>;
     api_key_headers: Array<string>;
@@ -198,6 +202,9 @@ export type KeyCreate = {
      * Supply the key yourself (to restore a deleted one). At least 32 characters.
      */
     key?: string;
+    /**
+     * Whether the key may make unsafe requests (POST, PATCH, DELETE). When left out: true.
+     */
     write_enabled?: boolean;
     /**
      * When the key stops working; must be in the future. Null for never.
@@ -228,7 +235,7 @@ export type KeyUpdate = {
 
 export type KeyRotate = {
     /**
-     * How long the old key keeps working.
+     * How long the old key keeps working, in seconds. When left out: 0, it stops at once.
      */
     grace_seconds?: number;
 };
@@ -282,7 +289,13 @@ export type PasswordChange = {
 export type UserCreate = {
     username: string;
     password: string;
+    /**
+     * Whether the user is a superuser. When left out: false.
+     */
     is_superuser?: boolean;
+    /**
+     * Whether the user may create API keys. When left out: true.
+     */
     can_create_tokens?: boolean;
 };
 
@@ -344,6 +357,11 @@ export type RateLimitSetting = {
 };
 
 /**
+ * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+ */
+export type IfNoneMatch = string;
+
+/**
  * The key's id.
  */
 export type KeyId = string;
@@ -365,6 +383,12 @@ export type UserId = string;
 
 export type GetRootData = {
     body?: never;
+    headers?: {
+        /**
+         * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+         */
+        'If-None-Match'?: string;
+    };
     path?: never;
     query?: never;
     url: '/';
@@ -372,9 +396,17 @@ export type GetRootData = {
 
 export type GetRootErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetRootError = GetRootErrors[keyof GetRootErrors];
@@ -397,6 +429,14 @@ export type GetHealthData = {
 
 export type GetHealthErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
      * The database does not answer.
      */
     503: Health;
@@ -413,6 +453,47 @@ export type GetHealthResponses = {
 
 export type GetHealthResponse = GetHealthResponses[keyof GetHealthResponses];
 
+export type GetMetricsData = {
+    body?: never;
+    path?: never;
+    query?: never;
+    url: '/metrics';
+};
+
+export type GetMetricsErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+};
+
+export type GetMetricsError = GetMetricsErrors[keyof GetMetricsErrors];
+
+export type GetMetricsResponses = {
+    /**
+     * The metrics.
+     */
+    200: string;
+};
+
+export type GetMetricsResponse = GetMetricsResponses[keyof GetMetricsResponses];
+
 export type GetMetaData = {
     body?: never;
     path?: never;
@@ -422,9 +503,17 @@ export type GetMetaData = {
 
 export type GetMetaErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetMetaError = GetMetaErrors[keyof GetMetaErrors];
@@ -447,9 +536,17 @@ export type GetOpenApiJsonData = {
 
 export type GetOpenApiJsonErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetOpenApiJsonError = GetOpenApiJsonErrors[keyof GetOpenApiJsonErrors];
@@ -474,9 +571,17 @@ export type GetOpenApiYamlData = {
 
 export type GetOpenApiYamlErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetOpenApiYamlError = GetOpenApiYamlErrors[keyof GetOpenApiYamlErrors];
@@ -492,6 +597,12 @@ export type GetOpenApiYamlResponse = GetOpenApiYamlResponses[keyof GetOpenApiYam
 
 export type GetDocsData = {
     body?: never;
+    headers?: {
+        /**
+         * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+         */
+        'If-None-Match'?: string;
+    };
     path?: never;
     query?: never;
     url: '/docs';
@@ -499,9 +610,17 @@ export type GetDocsData = {
 
 export type GetDocsErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetDocsError = GetDocsErrors[keyof GetDocsErrors];
@@ -517,6 +636,12 @@ export type GetDocsResponse = GetDocsResponses[keyof GetDocsResponses];
 
 export type GetRedocData = {
     body?: never;
+    headers?: {
+        /**
+         * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+         */
+        'If-None-Match'?: string;
+    };
     path?: never;
     query?: never;
     url: '/redoc';
@@ -524,9 +649,17 @@ export type GetRedocData = {
 
 export type GetRedocErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetRedocError = GetRedocErrors[keyof GetRedocErrors];
@@ -542,6 +675,12 @@ export type GetRedocResponse = GetRedocResponses[keyof GetRedocResponses];
 
 export type GetErrorPageData = {
     body?: never;
+    headers?: {
+        /**
+         * The ETag of the page the client has; the answer is 304 without a body while it is still current.
+         */
+        'If-None-Match'?: string;
+    };
     path: {
         /**
          * A problem code, as in the `code` field of a problem body.
@@ -554,6 +693,10 @@ export type GetErrorPageData = {
 
 export type GetErrorPageErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * No problem code has that name.
      */
     404: Problem;
@@ -561,6 +704,10 @@ export type GetErrorPageErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
 };
 
 export type GetErrorPageError = GetErrorPageErrors[keyof GetErrorPageErrors];
@@ -606,6 +753,14 @@ export type LoginErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type LoginError = LoginErrors[keyof LoginErrors];
@@ -643,6 +798,14 @@ export type LogoutErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type LogoutError = LogoutErrors[keyof LogoutErrors];
@@ -680,6 +843,14 @@ export type ChangePasswordErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type ChangePasswordError = ChangePasswordErrors[keyof ChangePasswordErrors];
@@ -717,6 +888,14 @@ export type WhoamiErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type WhoamiError = WhoamiErrors[keyof WhoamiErrors];
@@ -762,6 +941,14 @@ export type GetApiTokenErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type GetApiTokenError = GetApiTokenErrors[keyof GetApiTokenErrors];
@@ -799,6 +986,14 @@ export type CheckApiTokenErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type CheckApiTokenError = CheckApiTokenErrors[keyof CheckApiTokenErrors];
@@ -849,6 +1044,14 @@ export type ListKeysErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type ListKeysError = ListKeysErrors[keyof ListKeysErrors];
@@ -898,6 +1101,14 @@ export type CreateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type CreateKeyError = CreateKeyErrors[keyof CreateKeyErrors];
@@ -944,6 +1155,14 @@ export type DeleteKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type DeleteKeyError = DeleteKeyErrors[keyof DeleteKeyErrors];
@@ -990,6 +1209,14 @@ export type GetKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type GetKeyError = GetKeyErrors[keyof GetKeyErrors];
@@ -1044,6 +1271,14 @@ export type UpdateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type UpdateKeyError = UpdateKeyErrors[keyof UpdateKeyErrors];
@@ -1090,6 +1325,14 @@ export type ActivateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type ActivateKeyError = ActivateKeyErrors[keyof ActivateKeyErrors];
@@ -1136,6 +1379,14 @@ export type DeactivateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type DeactivateKeyError = DeactivateKeyErrors[keyof DeactivateKeyErrors];
@@ -1194,6 +1445,14 @@ export type RotateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type RotateKeyError = RotateKeyErrors[keyof RotateKeyErrors];
@@ -1216,9 +1475,21 @@ export type GetBootstrapStatusData = {
 
 export type GetBootstrapStatusErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type GetBootstrapStatusError = GetBootstrapStatusErrors[keyof GetBootstrapStatusErrors];
@@ -1260,6 +1531,14 @@ export type RegisterKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type RegisterKeyError = RegisterKeyErrors[keyof RegisterKeyErrors];
@@ -1318,6 +1597,14 @@ export type AdminListKeysErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminListKeysError = AdminListKeysErrors[keyof AdminListKeysErrors];
@@ -1364,6 +1651,14 @@ export type AdminDeleteKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminDeleteKeyError = AdminDeleteKeyErrors[keyof AdminDeleteKeyErrors];
@@ -1410,6 +1705,14 @@ export type AdminActivateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminActivateKeyError = AdminActivateKeyErrors[keyof AdminActivateKeyErrors];
@@ -1456,6 +1759,14 @@ export type AdminDeactivateKeyErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminDeactivateKeyError = AdminDeactivateKeyErrors[keyof AdminDeactivateKeyErrors];
@@ -1510,6 +1821,14 @@ export type AdminListUsersErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminListUsersError = AdminListUsersErrors[keyof AdminListUsersErrors];
@@ -1559,6 +1878,14 @@ export type AdminCreateUserErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminCreateUserError = AdminCreateUserErrors[keyof AdminCreateUserErrors];
@@ -1609,6 +1936,14 @@ export type AdminDeleteUserErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminDeleteUserError = AdminDeleteUserErrors[keyof AdminDeleteUserErrors];
@@ -1655,6 +1990,14 @@ export type AdminGetUserErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminGetUserError = AdminGetUserErrors[keyof AdminGetUserErrors];
@@ -1713,6 +2056,14 @@ export type AdminUpdateUserErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminUpdateUserError = AdminUpdateUserErrors[keyof AdminUpdateUserErrors];
@@ -1767,6 +2118,14 @@ export type AdminResetPasswordErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminResetPasswordError = AdminResetPasswordErrors[keyof AdminResetPasswordErrors];
@@ -1789,6 +2148,10 @@ export type AdminListLockoutsData = {
 
 export type AdminListLockoutsErrors = {
     /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
      * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
      */
     401: Problem;
@@ -1800,6 +2163,14 @@ export type AdminListLockoutsErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminListLockoutsError = AdminListLockoutsErrors[keyof AdminListLockoutsErrors];
@@ -1846,6 +2217,14 @@ export type AdminClearLockoutErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminClearLockoutError = AdminClearLockoutErrors[keyof AdminClearLockoutErrors];
@@ -1920,6 +2299,14 @@ export type AdminListAuditEventsErrors = {
      * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
      */
     429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
 };
 
 export type AdminListAuditEventsError = AdminListAuditEventsErrors[keyof AdminListAuditEventsErrors];

@@ -44,6 +44,18 @@ export const EXPECTED_BY_COMBINATION: Record<string, Record<CredentialKind, Expe
     session: 'SessionCookie',
     none: 'refuse',
   },
+  // GET /metrics: the operator's metrics token as a Bearer token, or nothing when metrics are open.
+  // The client cannot tell a metrics token from another bearer credential, so any credential it
+  // can send as Bearer goes there; the server ignores it when metrics are open.
+  'MetricsToken|anonymous': {
+    apiKey: 'MetricsToken',
+    token: 'MetricsToken',
+    bearer: 'MetricsToken',
+    basic: 'nothing',
+    login: 'MetricsToken',
+    session: 'nothing',
+    none: 'nothing',
+  },
 };
 
 export const CREDENTIAL_KINDS: CredentialKind[] = [

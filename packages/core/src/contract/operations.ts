@@ -23,7 +23,7 @@ export interface OperationSpec {
   method: HttpMethod;
   /** The path template, `/api/v1/keys/{key_id}`. */
   path: string;
-  /** True when the operation needs a credential (its own or the document's security is not empty). */
+  /** True when the operation needs a credential (its own or the document's security is not empty, and has no `{}`). */
   authenticates: boolean;
   parameters: ContractParameter[];
   operation: ContractOperation;
@@ -52,7 +52,8 @@ export function listOperations(doc: ContractDocument = CONTRACT): OperationSpec[
         operationId: operation.operationId,
         method,
         path,
-        authenticates: security.length > 0,
+        // An empty requirement `{}` lets the operation run without a user's credential (GET /metrics).
+        authenticates: security.length > 0 && !security.some((r) => Object.keys(r).length === 0),
         parameters,
         operation,
       });

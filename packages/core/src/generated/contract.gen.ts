@@ -16,7 +16,8 @@ export const CONTRACT: ContractDocument = {
   "servers": [
     {
       "url": "http://127.0.0.1:8800",
-      "description": "A local Latchkey server started with `pnpm start`."
+      "description": "A local Latchkey server started with `pnpm start`.",
+      "x-internal": false
     }
   ],
   "tags": [
@@ -65,11 +66,59 @@ export const CONTRACT: ContractDocument = {
           "meta"
         ],
         "summary": "Service root",
-        "description": "The service's name, version and links to the other exempt endpoints.",
+        "description": "The service's name, version and links to the reference and the other exempt\nendpoints. A browser, which asks for `text/html` before anything else, gets a small\nHTML page with the same links; every other client gets JSON.\n",
         "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IfNoneMatch"
+          }
+        ],
         "responses": {
           "200": {
             "description": "Name, version and links.",
+            "headers": {
+              "Vary": {
+                "description": "`Accept`, `Accept-Encoding`: the answer depends on the media type and encoding asked for.",
+                "schema": {
+                  "type": "string",
+                  "maxLength": 64,
+                  "pattern": "^[A-Za-z-]+(, ?[A-Za-z-]+)*$"
+                }
+              },
+              "Content-Security-Policy": {
+                "$ref": "#/components/headers/Content-Security-Policy"
+              },
+              "X-Content-Type-Options": {
+                "$ref": "#/components/headers/X-Content-Type-Options"
+              },
+              "Referrer-Policy": {
+                "$ref": "#/components/headers/Referrer-Policy"
+              },
+              "X-Frame-Options": {
+                "$ref": "#/components/headers/X-Frame-Options"
+              },
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -79,17 +128,34 @@ export const CONTRACT: ContractDocument = {
                   "name": "Latchkey",
                   "version": "0.1.0",
                   "links": {
+                    "docs": "/docs",
                     "health": "/health",
                     "meta": "/meta",
                     "openapi_json": "/openapi.json",
                     "openapi_yaml": "/openapi.yaml"
                   }
                 }
+              },
+              "text/html": {
+                "schema": {
+                  "type": "string",
+                  "maxLength": 16777216
+                },
+                "example": "<!DOCTYPE html>\n<html lang=\"en\"><head><title>Latchkey 0.1.0</title></head>\n<body><main><h1>Latchkey 0.1.0</h1><ul><li><a href=\"/docs\">API reference</a> <code>/docs</code></li>…</ul></main></body></html>\n"
               }
             }
           },
+          "304": {
+            "$ref": "#/components/responses/NotModified"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -106,6 +172,11 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The service and its database are up.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -118,8 +189,19 @@ export const CONTRACT: ContractDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
           "503": {
             "description": "The database does not answer.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -131,6 +213,74 @@ export const CONTRACT: ContractDocument = {
                 }
               }
             }
+          }
+        }
+      }
+    },
+    "/metrics": {
+      "get": {
+        "operationId": "getMetrics",
+        "tags": [
+          "meta"
+        ],
+        "summary": "Prometheus metrics",
+        "description": "Metrics in the Prometheus text format (version 0.0.4): requests by operationId and\nstatus with latency histograms, authentications by method and outcome, rate-limit\nrefusals and lockouts, the credential cache, the key-usage writer's backlog and the\nprocess. No label ever holds a key, a username, a path or a client address.\n\nThe operator decides who may read them with `LATCHKEY_METRICS`: `off` (the default;\nthis path answers 404), `open` (no credential), or a token that the scraper sends as\n`Authorization: Bearer <token>`. It is not a user's credential: keys, logins and\npasswords are not accepted here.\n",
+        "security": [
+          {
+            "MetricsToken": []
+          },
+          {}
+        ],
+        "responses": {
+          "200": {
+            "description": "The metrics.",
+            "headers": {
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "text/plain; version=0.0.4": {
+                "schema": {
+                  "type": "string",
+                  "maxLength": 16777216
+                },
+                "example": "# HELP latchkey_http_requests_total Requests answered, by operationId (\"none\" when no operation matched) and status.\n# TYPE latchkey_http_requests_total counter\nlatchkey_http_requests_total{operation=\"whoami\",status=\"200\"} 1042\n"
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -147,6 +297,26 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "Service metadata.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -179,8 +349,14 @@ export const CONTRACT: ContractDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -197,6 +373,26 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The OpenAPI document.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -212,8 +408,14 @@ export const CONTRACT: ContractDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -230,17 +432,44 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The OpenAPI document.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/yaml": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "openapi: 3.1.0\ninfo:\n  title: Latchkey API\n"
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -254,20 +483,70 @@ export const CONTRACT: ContractDocument = {
         "summary": "API reference (HTML)",
         "description": "The API reference built from this document by Redocly: one self-contained HTML page\nthat loads nothing from the network, so it works on a closed network. `/redoc`\nanswers the same page.\n",
         "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IfNoneMatch"
+          }
+        ],
         "responses": {
           "200": {
             "description": "The reference page.",
+            "headers": {
+              "Content-Security-Policy": {
+                "$ref": "#/components/headers/Content-Security-Policy"
+              },
+              "X-Content-Type-Options": {
+                "$ref": "#/components/headers/X-Content-Type-Options"
+              },
+              "Referrer-Policy": {
+                "$ref": "#/components/headers/Referrer-Policy"
+              },
+              "X-Frame-Options": {
+                "$ref": "#/components/headers/X-Frame-Options"
+              },
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "text/html": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "<!DOCTYPE html>\n<html><head><title>Latchkey API reference</title></head><body>…</body></html>\n"
               }
             }
           },
+          "304": {
+            "$ref": "#/components/responses/NotModified"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -281,20 +560,70 @@ export const CONTRACT: ContractDocument = {
         "summary": "API reference (HTML), Redoc path",
         "description": "The same page as `/docs`, at the path Redoc users expect.",
         "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/IfNoneMatch"
+          }
+        ],
         "responses": {
           "200": {
             "description": "The reference page.",
+            "headers": {
+              "Content-Security-Policy": {
+                "$ref": "#/components/headers/Content-Security-Policy"
+              },
+              "X-Content-Type-Options": {
+                "$ref": "#/components/headers/X-Content-Type-Options"
+              },
+              "Referrer-Policy": {
+                "$ref": "#/components/headers/Referrer-Policy"
+              },
+              "X-Frame-Options": {
+                "$ref": "#/components/headers/X-Frame-Options"
+              },
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "text/html": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "<!DOCTYPE html>\n<html><head><title>Latchkey API reference</title></head><body>…</body></html>\n"
               }
             }
           },
+          "304": {
+            "$ref": "#/components/responses/NotModified"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -310,6 +639,9 @@ export const CONTRACT: ContractDocument = {
         "security": [],
         "parameters": [
           {
+            "$ref": "#/components/parameters/IfNoneMatch"
+          },
+          {
             "name": "code",
             "in": "path",
             "required": true,
@@ -324,17 +656,79 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The page, as HTML.",
+            "headers": {
+              "Content-Security-Policy": {
+                "$ref": "#/components/headers/Content-Security-Policy"
+              },
+              "X-Content-Type-Options": {
+                "$ref": "#/components/headers/X-Content-Type-Options"
+              },
+              "Referrer-Policy": {
+                "$ref": "#/components/headers/Referrer-Policy"
+              },
+              "X-Frame-Options": {
+                "$ref": "#/components/headers/X-Frame-Options"
+              },
+              "ETag": {
+                "$ref": "#/components/headers/ETag"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "text/html": {
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 16777216
                 },
                 "example": "<!DOCTYPE html>\n<html><head><title>KEY_READ_ONLY: Key is read-only</title></head>\n<body><main><h1>KEY_READ_ONLY: Key is read-only</h1>…</main></body></html>\n"
               }
             }
           },
+          "304": {
+            "$ref": "#/components/responses/NotModified"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "404": {
             "description": "No problem code has that name.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/problem+json": {
                 "schema": {
@@ -353,6 +747,9 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
           }
         }
       }
@@ -387,11 +784,30 @@ export const CONTRACT: ContractDocument = {
               "Set-Cookie": {
                 "description": "The session cookie (HttpOnly) and the CSRF cookie.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 4096
                 }
               },
               "Cache-Control": {
                 "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -433,6 +849,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -460,8 +882,27 @@ export const CONTRACT: ContractDocument = {
               "Set-Cookie": {
                 "description": "Expires the session and CSRF cookies.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 4096
                 }
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             }
           },
@@ -476,6 +917,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -520,6 +967,24 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Auth-User-Username": {
                 "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             }
           },
@@ -534,6 +999,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -564,6 +1035,24 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Auth-User-Username": {
                 "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -601,6 +1090,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -634,6 +1129,24 @@ export const CONTRACT: ContractDocument = {
             "headers": {
               "Cache-Control": {
                 "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -668,6 +1181,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -697,6 +1216,26 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "Whether the token is valid.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -732,6 +1271,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -779,6 +1324,24 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Auth-User-Username": {
                 "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -824,6 +1387,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -862,7 +1431,9 @@ export const CONTRACT: ContractDocument = {
               "Location": {
                 "description": "The URL of the new key.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 64,
+                  "format": "uri-reference"
                 }
               },
               "X-Auth-Method": {
@@ -879,6 +1450,24 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Auth-User-Username": {
                 "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -929,6 +1518,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -948,7 +1543,66 @@ export const CONTRACT: ContractDocument = {
         "description": "One of the caller's keys, without its secret. Another user's key answers 404.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -964,6 +1618,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -990,7 +1650,66 @@ export const CONTRACT: ContractDocument = {
         },
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1012,6 +1731,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1024,7 +1749,27 @@ export const CONTRACT: ContractDocument = {
         "description": "Deletes the key for good; it stops authenticating at once. Its string can later be restored by creating a key with it.",
         "responses": {
           "204": {
-            "description": "Deleted."
+            "description": "Deleted.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1040,6 +1785,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1059,7 +1810,66 @@ export const CONTRACT: ContractDocument = {
         "description": "Makes a deactivated key authenticate again. Activating an active key changes nothing.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1075,6 +1885,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1094,7 +1910,66 @@ export const CONTRACT: ContractDocument = {
         "description": "Stops the key from authenticating at once, without deleting it. Deactivating an inactive key changes nothing.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1110,6 +1985,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1150,7 +2031,9 @@ export const CONTRACT: ContractDocument = {
               "Location": {
                 "description": "The URL of the new key.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 64,
+                  "format": "uri-reference"
                 }
               },
               "X-Auth-Method": {
@@ -1167,6 +2050,24 @@ export const CONTRACT: ContractDocument = {
               },
               "X-Auth-User-Username": {
                 "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -1218,6 +2119,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1234,6 +2141,26 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "Whether the server still needs its first key.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1246,8 +2173,17 @@ export const CONTRACT: ContractDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1278,6 +2214,26 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "201": {
             "description": "Registered; use the key in `X-API-Key` from now on.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1305,6 +2261,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1330,7 +2292,8 @@ export const CONTRACT: ContractDocument = {
             "description": "Only this user's keys.",
             "schema": {
               "type": "string",
-              "format": "uuid"
+              "format": "uuid",
+              "maxLength": 36
             },
             "example": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
           },
@@ -1356,6 +2319,26 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "A page of keys.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1399,6 +2382,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1418,7 +2407,27 @@ export const CONTRACT: ContractDocument = {
         "description": "Deletes a key of any user; it stops working at once. Superusers only.",
         "responses": {
           "204": {
-            "description": "Deleted."
+            "description": "Deleted.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1434,6 +2443,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1453,7 +2468,66 @@ export const CONTRACT: ContractDocument = {
         "description": "Makes a deactivated key of any user work again. Superusers only.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1469,6 +2543,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1488,7 +2568,66 @@ export const CONTRACT: ContractDocument = {
         "description": "Stops a key of any user at once, without deleting it. Superusers only.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/KeyResponse"
+            "description": "The key, without its secret.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Key"
+                },
+                "example": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "write_enabled": true,
+                  "is_active": true,
+                  "expires_at": null,
+                  "allowed_ips": [],
+                  "rate_limit": null,
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "last_used_at": "2026-11-22T11:02:13.000Z",
+                  "last_used_ip": "203.0.113.7",
+                  "created_via": "api",
+                  "rotated_from_id": null
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1504,6 +2643,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1545,6 +2690,26 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "A page of users.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1579,6 +2744,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1611,8 +2782,28 @@ export const CONTRACT: ContractDocument = {
               "Location": {
                 "description": "The URL of the new user.",
                 "schema": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 64,
+                  "format": "uri-reference"
                 }
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             },
             "content": {
@@ -1651,6 +2842,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1670,7 +2867,42 @@ export const CONTRACT: ContractDocument = {
         "description": "One user. Superusers only.",
         "responses": {
           "200": {
-            "$ref": "#/components/responses/UserResponse"
+            "description": "The user.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/User"
+                },
+                "example": {
+                  "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "username": "deploy-bot",
+                  "is_superuser": false,
+                  "is_active": true,
+                  "can_create_tokens": true,
+                  "created_at": "2026-11-22T10:30:00.000Z"
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1686,6 +2918,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1711,7 +2949,42 @@ export const CONTRACT: ContractDocument = {
         },
         "responses": {
           "200": {
-            "$ref": "#/components/responses/UserResponse"
+            "description": "The user.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/User"
+                },
+                "example": {
+                  "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "username": "deploy-bot",
+                  "is_superuser": false,
+                  "is_active": true,
+                  "can_create_tokens": true,
+                  "created_at": "2026-11-22T10:30:00.000Z"
+                }
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1736,6 +3009,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       },
@@ -1748,7 +3027,27 @@ export const CONTRACT: ContractDocument = {
         "description": "Deletes a user with their keys and sessions. The last active superuser cannot be deleted (409). Superusers only.",
         "responses": {
           "204": {
-            "description": "Deleted."
+            "description": "Deleted.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1767,6 +3066,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1799,7 +3104,27 @@ export const CONTRACT: ContractDocument = {
         },
         "responses": {
           "204": {
-            "description": "Password changed; the user's sessions are ended."
+            "description": "Password changed; the user's sessions are ended.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1821,6 +3146,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1836,6 +3167,26 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "The current lockouts.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -1852,6 +3203,9 @@ export const CONTRACT: ContractDocument = {
               }
             }
           },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
           "401": {
             "$ref": "#/components/responses/Unauthorized"
           },
@@ -1860,6 +3214,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1887,7 +3247,27 @@ export const CONTRACT: ContractDocument = {
         "description": "Lets a locked-out address authenticate again at once and forgets its failures. Superusers only.",
         "responses": {
           "204": {
-            "description": "Cleared."
+            "description": "Cleared.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            }
           },
           "400": {
             "$ref": "#/components/responses/BadRequest"
@@ -1903,6 +3283,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -1946,7 +3332,8 @@ export const CONTRACT: ContractDocument = {
             "description": "Only events by this user.",
             "schema": {
               "type": "string",
-              "format": "uuid"
+              "format": "uuid",
+              "maxLength": 36
             },
             "example": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
           },
@@ -1976,7 +3363,8 @@ export const CONTRACT: ContractDocument = {
             "description": "Only events at or after this time.",
             "schema": {
               "type": "string",
-              "format": "date-time"
+              "format": "date-time",
+              "maxLength": 64
             },
             "example": "2026-11-22T00:00:00.000Z"
           },
@@ -1986,7 +3374,8 @@ export const CONTRACT: ContractDocument = {
             "description": "Only events before this time.",
             "schema": {
               "type": "string",
-              "format": "date-time"
+              "format": "date-time",
+              "maxLength": 64
             },
             "example": "2026-11-23T00:00:00.000Z"
           }
@@ -1994,6 +3383,26 @@ export const CONTRACT: ContractDocument = {
         "responses": {
           "200": {
             "description": "A page of audit events.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
             "content": {
               "application/json": {
                 "schema": {
@@ -2032,6 +3441,12 @@ export const CONTRACT: ContractDocument = {
           },
           "429": {
             "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
           }
         }
       }
@@ -2067,6 +3482,11 @@ export const CONTRACT: ContractDocument = {
         "scheme": "basic",
         "description": "Username and password on every request. Discouraged; prefer a key."
       },
+      "MetricsToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "The token set in `LATCHKEY_METRICS`, for GET /metrics only. Not a user's credential."
+      },
       "SessionCookie": {
         "type": "apiKey",
         "in": "cookie",
@@ -2075,6 +3495,17 @@ export const CONTRACT: ContractDocument = {
       }
     },
     "parameters": {
+      "IfNoneMatch": {
+        "name": "If-None-Match",
+        "in": "header",
+        "required": false,
+        "description": "The ETag of the page the client has; the answer is 304 without a body while it is still current.",
+        "schema": {
+          "type": "string",
+          "maxLength": 1024
+        },
+        "example": "W/\"2jmj7l5rSw0yVb_vlWAYkK_YBwk\""
+      },
       "KeyId": {
         "name": "key_id",
         "in": "path",
@@ -2082,7 +3513,8 @@ export const CONTRACT: ContractDocument = {
         "description": "The key's id.",
         "schema": {
           "type": "string",
-          "format": "uuid"
+          "format": "uuid",
+          "maxLength": 36
         },
         "example": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61"
       },
@@ -2094,7 +3526,8 @@ export const CONTRACT: ContractDocument = {
           "type": "integer",
           "minimum": 1,
           "maximum": 200,
-          "default": 50
+          "default": 50,
+          "format": "int32"
         },
         "example": 50
       },
@@ -2106,7 +3539,8 @@ export const CONTRACT: ContractDocument = {
           "type": "integer",
           "minimum": 0,
           "maximum": 2147483647,
-          "default": 0
+          "default": 0,
+          "format": "int32"
         },
         "example": 0
       },
@@ -2117,12 +3551,72 @@ export const CONTRACT: ContractDocument = {
         "description": "The user's id.",
         "schema": {
           "type": "string",
-          "format": "uuid"
+          "format": "uuid",
+          "maxLength": 36
         },
         "example": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10"
       }
     },
     "headers": {
+      "Content-Security-Policy": {
+        "description": "On HTML pages: a strict policy that allows the page's own inline scripts and styles by\ntheir SHA-256 hashes and nothing from another origin, forbids framing\n(`frame-ancestors 'none'`), forms and a changed base URL.\n",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "examples": [
+            "default-src 'none'; script-src 'none'; style-src 'sha256-…'; frame-ancestors 'none'"
+          ],
+          "maxLength": 8192
+        }
+      },
+      "X-Content-Type-Options": {
+        "description": "On HTML pages: `nosniff`.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "const": "nosniff"
+        }
+      },
+      "Referrer-Policy": {
+        "description": "On HTML pages: `no-referrer`.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "const": "no-referrer"
+        }
+      },
+      "X-Frame-Options": {
+        "description": "On HTML pages: `DENY` (for browsers that do not read `frame-ancestors`).",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "const": "DENY"
+        }
+      },
+      "ETag": {
+        "description": "On HTML pages, a validator of the page; send it back in `If-None-Match` to get 304 while it has not changed.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "maxLength": 128,
+          "examples": [
+            "W/\"2jmj7l5rSw0yVb_vlWAYkK_YBwk\""
+          ],
+          "pattern": "^W/\"[A-Za-z0-9_-]+\"$"
+        }
+      },
+      "X-Request-Id": {
+        "description": "The id of this request, also in its log lines and in a problem's `request_id`: the\nrequest's own `X-Request-Id` when it has one of at most 128 letters, digits and\n`. _ : @ + / = -`, otherwise a new UUID. The server sends it on every response.\n",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "maxLength": 128,
+          "pattern": "^[A-Za-z0-9._:@+/=-]+$",
+          "examples": [
+            "6f1c2b8e-3c1a-4f7e-9d55-0b9c7f4e2a6f"
+          ]
+        }
+      },
       "X-Auth-Method": {
         "description": "How the request was authenticated.",
         "required": true,
@@ -2138,28 +3632,36 @@ export const CONTRACT: ContractDocument = {
           "examples": [
             "2026-12-22T10:30:00.000Z",
             "never"
-          ]
+          ],
+          "maxLength": 64,
+          "pattern": "^(never|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z)$"
         }
       },
       "X-Auth-Token-Id": {
         "description": "The id of the key or login session used, or `none` for Basic.",
         "required": true,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 36,
+          "pattern": "^(none|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
         }
       },
       "X-Auth-User-Id": {
         "description": "The authenticated user's id.",
         "required": true,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "format": "uuid",
+          "maxLength": 36
         }
       },
       "X-Auth-User-Username": {
         "description": "The authenticated user's username.",
         "required": true,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 150,
+          "pattern": "^[\\w.@+-]+$"
         }
       },
       "CacheControlNoStore": {
@@ -2174,7 +3676,9 @@ export const CONTRACT: ContractDocument = {
         "description": "The accepted schemes, RFC 6750 style.",
         "required": true,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 512,
+          "pattern": "^(ApiKey|Basic|Bearer|Token) realm=\""
         }
       },
       "Retry-After": {
@@ -2182,92 +3686,109 @@ export const CONTRACT: ContractDocument = {
         "required": true,
         "schema": {
           "type": "integer",
-          "minimum": 1
+          "minimum": 1,
+          "format": "int32",
+          "maximum": 86400
         }
       },
       "X-RateLimit-Limit": {
         "description": "Requests allowed in the window.",
         "required": false,
         "schema": {
-          "type": "integer"
+          "type": "integer",
+          "format": "int32",
+          "minimum": 1,
+          "maximum": 1000000
         }
       },
       "X-RateLimit-Remaining": {
         "description": "Requests left in the window.",
         "required": false,
         "schema": {
-          "type": "integer"
+          "type": "integer",
+          "format": "int32",
+          "minimum": 0,
+          "maximum": 1000000
         }
       },
       "X-RateLimit-Reset": {
         "description": "When the window resets, in epoch seconds.",
         "required": false,
         "schema": {
-          "type": "integer"
+          "type": "integer",
+          "format": "int64",
+          "minimum": 0,
+          "maximum": 253402300799
         }
       },
       "RateLimit-Policy": {
         "description": "The policy in force (IETF draft), e.g. `\"default\";q=100;w=60`.",
         "required": false,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 128,
+          "pattern": "^\"(default|key)\";q=\\d+;w=\\d+$"
         }
       },
       "RateLimit": {
         "description": "What is left (IETF draft), e.g. `\"default\";r=42;t=17`.",
         "required": false,
         "schema": {
-          "type": "string"
+          "type": "string",
+          "maxLength": 128,
+          "pattern": "^\"(default|key)\";r=\\d+;t=\\d+$"
         }
       }
     },
     "responses": {
-      "KeyResponse": {
-        "description": "The key, without its secret.",
+      "NotModified": {
+        "description": "Not modified; the page named by `If-None-Match` is current.",
         "headers": {
-          "X-Auth-Method": {
-            "$ref": "#/components/headers/X-Auth-Method"
+          "ETag": {
+            "$ref": "#/components/headers/ETag"
           },
-          "X-Auth-Expires": {
-            "$ref": "#/components/headers/X-Auth-Expires"
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
           },
-          "X-Auth-Token-Id": {
-            "$ref": "#/components/headers/X-Auth-Token-Id"
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
           },
-          "X-Auth-User-Id": {
-            "$ref": "#/components/headers/X-Auth-User-Id"
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
           },
-          "X-Auth-User-Username": {
-            "$ref": "#/components/headers/X-Auth-User-Username"
-          }
-        },
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/Key"
-            },
-            "example": {
-              "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
-              "name": "ci-deploy",
-              "start": "lk_4GqN",
-              "user_id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
-              "write_enabled": true,
-              "is_active": true,
-              "expires_at": null,
-              "allowed_ips": [],
-              "rate_limit": null,
-              "created_at": "2026-11-22T10:30:00.000Z",
-              "updated_at": "2026-11-22T10:30:00.000Z",
-              "last_used_at": "2026-11-22T11:02:13.000Z",
-              "last_used_ip": "203.0.113.7",
-              "created_via": "api",
-              "rotated_from_id": null
-            }
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
           }
         }
       },
       "BadRequest": {
         "description": "The request is malformed; `errors` names each field at fault. Nothing was changed.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2294,6 +3815,24 @@ export const CONTRACT: ContractDocument = {
         "headers": {
           "WWW-Authenticate": {
             "$ref": "#/components/headers/WWW-Authenticate"
+          },
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
           }
         },
         "content": {
@@ -2313,6 +3852,26 @@ export const CONTRACT: ContractDocument = {
       },
       "Forbidden": {
         "description": "The credential is valid but not allowed to do this; `detail` says what is missing.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2330,6 +3889,26 @@ export const CONTRACT: ContractDocument = {
       },
       "NotFound": {
         "description": "Nothing of yours has that id.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2347,6 +3926,26 @@ export const CONTRACT: ContractDocument = {
       },
       "Conflict": {
         "description": "The request conflicts with what exists.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2364,6 +3963,11 @@ export const CONTRACT: ContractDocument = {
       },
       "PayloadTooLarge": {
         "description": "The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2381,6 +3985,26 @@ export const CONTRACT: ContractDocument = {
       },
       "UnsupportedMediaType": {
         "description": "The body is not JSON.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
         "content": {
           "application/problem+json": {
             "schema": {
@@ -2392,24 +4016,6 @@ export const CONTRACT: ContractDocument = {
               "status": 415,
               "code": "UNSUPPORTED_MEDIA_TYPE",
               "detail": "Send the body as application/json, not text/plain."
-            }
-          }
-        }
-      },
-      "UserResponse": {
-        "description": "The user.",
-        "content": {
-          "application/json": {
-            "schema": {
-              "$ref": "#/components/schemas/User"
-            },
-            "example": {
-              "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
-              "username": "deploy-bot",
-              "is_superuser": false,
-              "is_active": true,
-              "can_create_tokens": true,
-              "created_at": "2026-11-22T10:30:00.000Z"
             }
           }
         }
@@ -2434,6 +4040,9 @@ export const CONTRACT: ContractDocument = {
           },
           "RateLimit": {
             "$ref": "#/components/headers/RateLimit"
+          },
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
           }
         },
         "content": {
@@ -2467,6 +4076,87 @@ export const CONTRACT: ContractDocument = {
             }
           }
         }
+      },
+      "InternalError": {
+        "description": "The server failed to answer this request. The `request_id` of the problem finds it in the server's log.",
+        "headers": {
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/INTERNAL_ERROR",
+              "title": "Internal error",
+              "status": 500,
+              "code": "INTERNAL_ERROR",
+              "detail": "The server failed to answer this request.",
+              "instance": "/api/v1/keys",
+              "request_id": "6f1c2b8e-3c1a-4f7e-9d55-0b9c7f4e2a6f"
+            }
+          }
+        }
+      },
+      "ServiceUnavailable": {
+        "description": "The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.",
+        "headers": {
+          "Retry-After": {
+            "$ref": "#/components/headers/Retry-After"
+          },
+          "X-Request-Id": {
+            "$ref": "#/components/headers/X-Request-Id"
+          },
+          "X-RateLimit-Limit": {
+            "$ref": "#/components/headers/X-RateLimit-Limit"
+          },
+          "X-RateLimit-Remaining": {
+            "$ref": "#/components/headers/X-RateLimit-Remaining"
+          },
+          "X-RateLimit-Reset": {
+            "$ref": "#/components/headers/X-RateLimit-Reset"
+          },
+          "RateLimit-Policy": {
+            "$ref": "#/components/headers/RateLimit-Policy"
+          },
+          "RateLimit": {
+            "$ref": "#/components/headers/RateLimit"
+          }
+        },
+        "content": {
+          "application/problem+json": {
+            "schema": {
+              "$ref": "#/components/schemas/Problem"
+            },
+            "example": {
+              "type": "/docs/errors/DATABASE_BUSY",
+              "title": "Database busy",
+              "status": 503,
+              "code": "DATABASE_BUSY",
+              "detail": "The database is busy: another process holds its write lock. Nothing was changed; try again in 1 second.",
+              "instance": "/api/v1/keys",
+              "retryAfter": 1
+            }
+          }
+        }
       }
     },
     "schemas": {
@@ -2483,28 +4173,37 @@ export const CONTRACT: ContractDocument = {
           "type": {
             "type": "string",
             "format": "uri-reference",
-            "description": "A link to the page that explains `code`, relative to the server."
+            "description": "A link to the page that explains `code`, relative to the server.",
+            "maxLength": 128
           },
           "title": {
             "type": "string",
-            "description": "A short summary of the problem type."
+            "description": "A short summary of the problem type.",
+            "maxLength": 128
           },
           "status": {
             "type": "integer",
-            "description": "The HTTP status code."
+            "description": "The HTTP status code.",
+            "format": "int32",
+            "minimum": 100,
+            "maximum": 599
           },
           "code": {
             "type": "string",
             "pattern": "^[A-Z][A-Z0-9_]*$",
-            "description": "A stable, machine-readable error code."
+            "description": "A stable, machine-readable error code.",
+            "maxLength": 64
           },
           "detail": {
             "type": "string",
-            "description": "What went wrong in this occurrence."
+            "description": "What went wrong in this occurrence.",
+            "maxLength": 2048
           },
           "instance": {
             "type": "string",
-            "description": "The request path."
+            "description": "The request path.",
+            "maxLength": 2048,
+            "format": "uri-reference"
           },
           "errors": {
             "type": "array",
@@ -2518,17 +4217,29 @@ export const CONTRACT: ContractDocument = {
               "properties": {
                 "field": {
                   "type": "string",
-                  "description": "Where the problem is, for example `body.name` or `query.limit`."
+                  "description": "Where the problem is, for example `body.name` or `query.limit`.",
+                  "maxLength": 256
                 },
                 "message": {
-                  "type": "string"
+                  "type": "string",
+                  "maxLength": 256
                 }
               }
-            }
+            },
+            "maxItems": 50
           },
           "retryAfter": {
             "type": "integer",
-            "description": "For 429: seconds to wait, as in Retry-After."
+            "description": "For 429: seconds to wait, as in Retry-After.",
+            "format": "int32",
+            "minimum": 1,
+            "maximum": 86400
+          },
+          "request_id": {
+            "type": "string",
+            "maxLength": 128,
+            "description": "The id of the request, as in its `X-Request-Id` response header and the server's log.",
+            "pattern": "^[A-Za-z0-9._:@+/=-]+$"
           }
         }
       },
@@ -2553,15 +4264,20 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "name": {
-            "type": "string"
+            "type": "string",
+            "const": "Latchkey"
           },
           "version": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 64,
+            "pattern": "^\\d+\\.\\d+\\.\\d+([-+][0-9A-Za-z.-]+)?$"
           },
           "links": {
             "type": "object",
             "additionalProperties": {
-              "type": "string"
+              "type": "string",
+              "maxLength": 256,
+              "format": "uri-reference"
             }
           }
         }
@@ -2602,25 +4318,34 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "name": {
-            "type": "string"
+            "type": "string",
+            "const": "Latchkey"
           },
           "version": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 64,
+            "pattern": "^\\d+\\.\\d+\\.\\d+([-+][0-9A-Za-z.-]+)?$"
           },
           "auth_methods": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/AuthMethod"
-            }
+            },
+            "maxItems": 7
           },
           "api_key_headers": {
             "type": "array",
             "items": {
-              "type": "string"
-            }
+              "type": "string",
+              "maxLength": 128,
+              "pattern": "^[A-Za-z0-9!#$%&'*+.^_`|~-]+$"
+            },
+            "maxItems": 16
           },
           "key_prefix": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 17,
+            "pattern": "^[a-z][a-z0-9]{0,15}_$"
           },
           "superuser_only": {
             "type": "boolean"
@@ -2635,16 +4360,28 @@ export const CONTRACT: ContractDocument = {
             ],
             "properties": {
               "max_page_size": {
-                "type": "integer"
+                "type": "integer",
+                "format": "int32",
+                "minimum": 1,
+                "maximum": 1000
               },
               "max_body_bytes": {
-                "type": "integer"
+                "type": "integer",
+                "format": "int32",
+                "minimum": 1024,
+                "maximum": 10485760
               },
               "max_rotation_grace_seconds": {
-                "type": "integer"
+                "type": "integer",
+                "format": "int32",
+                "minimum": 0,
+                "maximum": 86400
               },
               "min_supplied_key_length": {
-                "type": "integer"
+                "type": "integer",
+                "format": "int32",
+                "minimum": 1,
+                "maximum": 256
               }
             }
           }
@@ -2682,10 +4419,14 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           },
           "username": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 150,
+            "pattern": "^[\\w.@+-]+$"
           },
           "is_superuser": {
             "type": "boolean"
@@ -2698,7 +4439,8 @@ export const CONTRACT: ContractDocument = {
           },
           "created_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           }
         }
       },
@@ -2714,7 +4456,9 @@ export const CONTRACT: ContractDocument = {
         "properties": {
           "token": {
             "type": "string",
-            "description": "The login JWT, for `Authorization: Bearer`."
+            "description": "The login JWT, for `Authorization: Bearer`.",
+            "maxLength": 4096,
+            "pattern": "^[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$"
           },
           "token_type": {
             "type": "string",
@@ -2722,11 +4466,14 @@ export const CONTRACT: ContractDocument = {
           },
           "expires_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "csrf_token": {
             "type": "string",
-            "description": "Send it in `X-CSRF-Token` on unsafe requests made with the session cookie."
+            "description": "Send it in `X-CSRF-Token` on unsafe requests made with the session cookie.",
+            "maxLength": 64,
+            "pattern": "^[A-Za-z0-9_-]+$"
           },
           "user": {
             "$ref": "#/components/schemas/User"
@@ -2760,14 +4507,17 @@ export const CONTRACT: ContractDocument = {
                   "string",
                   "null"
                 ],
-                "description": "The key or session used; null for Basic."
+                "description": "The key or session used; null for Basic.",
+                "format": "uuid",
+                "maxLength": 36
               },
               "expires_at": {
                 "type": [
                   "string",
                   "null"
                 ],
-                "format": "date-time"
+                "format": "date-time",
+                "maxLength": 64
               },
               "write_enabled": {
                 "type": "boolean"
@@ -2787,21 +4537,29 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           },
           "token": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 256,
+            "pattern": "^[A-Za-z0-9_.~+/=-]+$"
           },
           "created_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "expires": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "created_by_id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           }
         }
       },
@@ -2832,7 +4590,9 @@ export const CONTRACT: ContractDocument = {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "format": "uuid",
+            "maxLength": 36
           }
         }
       },
@@ -2858,17 +4618,23 @@ export const CONTRACT: ContractDocument = {
         "properties": {
           "id": {
             "type": "string",
-            "format": "uuid"
+            "format": "uuid",
+            "maxLength": 36
           },
           "name": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 100
           },
           "start": {
             "type": "string",
-            "description": "The visible start of the key, to recognise it."
+            "description": "The visible start of the key, to recognise it.",
+            "maxLength": 32,
+            "pattern": "^[A-Za-z0-9_.~+/=-]*$"
           },
           "user_id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           },
           "write_enabled": {
             "type": "boolean"
@@ -2881,22 +4647,28 @@ export const CONTRACT: ContractDocument = {
               "string",
               "null"
             ],
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "allowed_ips": {
             "type": "array",
             "description": "Client addresses or CIDR ranges the key may be used from; empty means any.",
             "items": {
-              "type": "string"
-            }
+              "type": "string",
+              "maxLength": 64,
+              "pattern": "^[0-9A-Fa-f:.]+(/\\d{1,3})?$"
+            },
+            "maxItems": 50
           },
           "created_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "updated_at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "last_used_at": {
             "type": [
@@ -2904,13 +4676,16 @@ export const CONTRACT: ContractDocument = {
               "null"
             ],
             "format": "date-time",
-            "description": "Updated in batches, a few seconds after use."
+            "description": "Updated in batches, a few seconds after use.",
+            "maxLength": 64
           },
           "last_used_ip": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 64,
+            "pattern": "^[0-9A-Fa-f:.]*$"
           },
           "created_via": {
             "type": "string",
@@ -2926,7 +4701,9 @@ export const CONTRACT: ContractDocument = {
               "string",
               "null"
             ],
-            "description": "The key this one replaced by rotation."
+            "description": "The key this one replaced by rotation.",
+            "format": "uuid",
+            "maxLength": 36
           },
           "rate_limit": {
             "oneOf": [
@@ -2954,7 +4731,9 @@ export const CONTRACT: ContractDocument = {
             "properties": {
               "key": {
                 "type": "string",
-                "description": "The key itself. It is shown this once and cannot be retrieved again."
+                "description": "The key itself. It is shown this once and cannot be retrieved again.",
+                "maxLength": 256,
+                "pattern": "^[A-Za-z0-9_.~+/=-]+$"
               }
             }
           }
@@ -2971,27 +4750,35 @@ export const CONTRACT: ContractDocument = {
         "properties": {
           "count": {
             "type": "integer",
-            "description": "How many keys match, over all pages."
+            "description": "How many keys match, over all pages.",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 9007199254740991
           },
           "next": {
             "type": [
               "string",
               "null"
             ],
-            "description": "The path and query of the next page, relative to this server (never built from the request's Host)."
+            "description": "The path and query of the next page, relative to this server (never built from the request's Host).",
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "previous": {
             "type": [
               "string",
               "null"
             ],
-            "description": "The path and query of the previous page, relative to this server."
+            "description": "The path and query of the previous page, relative to this server.",
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "results": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/Key"
-            }
+            },
+            "maxItems": 200
           }
         }
       },
@@ -3016,7 +4803,7 @@ export const CONTRACT: ContractDocument = {
           },
           "write_enabled": {
             "type": "boolean",
-            "default": true
+            "description": "Whether the key may make unsafe requests (POST, PATCH, DELETE). When left out: true."
           },
           "expires_at": {
             "type": [
@@ -3024,7 +4811,8 @@ export const CONTRACT: ContractDocument = {
               "null"
             ],
             "format": "date-time",
-            "description": "When the key stops working; must be in the future. Null for never."
+            "description": "When the key stops working; must be in the future. Null for never.",
+            "maxLength": 64
           },
           "allowed_ips": {
             "type": "array",
@@ -3058,7 +4846,8 @@ export const CONTRACT: ContractDocument = {
           "expires_at": {
             "type": "string",
             "format": "date-time",
-            "description": "Can only be set on a key without expiry, or moved earlier."
+            "description": "Can only be set on a key without expiry, or moved earlier.",
+            "maxLength": 64
           },
           "allowed_ips": {
             "type": "array",
@@ -3081,8 +4870,8 @@ export const CONTRACT: ContractDocument = {
             "type": "integer",
             "minimum": 0,
             "maximum": 86400,
-            "default": 0,
-            "description": "How long the old key keeps working."
+            "description": "How long the old key keeps working, in seconds. When left out: 0, it stops at once.",
+            "format": "int32"
           }
         }
       },
@@ -3133,14 +4922,18 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "detail": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 256
           },
           "key_id": {
             "type": "string",
-            "format": "uuid"
+            "format": "uuid",
+            "maxLength": 36
           },
           "user_id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           }
         }
       },
@@ -3154,25 +4947,33 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "count": {
-            "type": "integer"
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 9007199254740991
           },
           "next": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "previous": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "results": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/User"
-            }
+            },
+            "maxItems": 200
           }
         }
       },
@@ -3219,11 +5020,11 @@ export const CONTRACT: ContractDocument = {
           },
           "is_superuser": {
             "type": "boolean",
-            "default": false
+            "description": "Whether the user is a superuser. When left out: false."
           },
           "can_create_tokens": {
             "type": "boolean",
-            "default": true
+            "description": "Whether the user may create API keys. When left out: true."
           }
         }
       },
@@ -3265,11 +5066,14 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "address": {
-            "type": "string"
+            "type": "string",
+            "maxLength": 64,
+            "pattern": "^[0-9A-Fa-f:.]*$"
           },
           "locked_until": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           }
         }
       },
@@ -3333,11 +5137,14 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "id": {
-            "type": "string"
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
           },
           "at": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "maxLength": 64
           },
           "action": {
             "$ref": "#/components/schemas/AuditAction"
@@ -3350,19 +5157,25 @@ export const CONTRACT: ContractDocument = {
               "string",
               "null"
             ],
-            "description": "The user who acted, when known."
+            "description": "The user who acted, when known.",
+            "format": "uuid",
+            "maxLength": 36
           },
           "actor_username": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 150,
+            "pattern": "^[\\w.@+-]+$"
           },
           "client_ip": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 64,
+            "pattern": "^[0-9A-Fa-f:.]*$"
           },
           "target_type": {
             "type": [
@@ -3380,14 +5193,17 @@ export const CONTRACT: ContractDocument = {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 64,
+            "pattern": "^[0-9A-Fa-f:.-]*$"
           },
           "detail": {
             "type": [
               "string",
               "null"
             ],
-            "description": "A short, secret-free description."
+            "description": "A short, secret-free description.",
+            "maxLength": 500
           }
         }
       },
@@ -3401,25 +5217,33 @@ export const CONTRACT: ContractDocument = {
         ],
         "properties": {
           "count": {
-            "type": "integer"
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 9007199254740991
           },
           "next": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "previous": {
             "type": [
               "string",
               "null"
-            ]
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
           },
           "results": {
             "type": "array",
             "items": {
               "$ref": "#/components/schemas/AuditEvent"
-            }
+            },
+            "maxItems": 200
           }
         }
       },
@@ -3435,12 +5259,14 @@ export const CONTRACT: ContractDocument = {
           "limit": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 1000000
+            "maximum": 1000000,
+            "format": "int32"
           },
           "window_s": {
             "type": "integer",
             "minimum": 1,
-            "maximum": 86400
+            "maximum": 86400,
+            "format": "int32"
           }
         }
       }

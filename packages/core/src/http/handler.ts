@@ -26,6 +26,8 @@ export interface HandlerContext {
   search: URLSearchParams;
   /** True when the request came over HTTPS. */
   secure: boolean;
+  /** A request header by lower-case name (content negotiation, a host's own credentials). */
+  header(name: string): string | undefined;
   params: Record<string, unknown>;
   query: Record<string, unknown>;
   body: unknown;

@@ -1,4 +1,4 @@
-import { ApiError, type Problem, toProblem } from '../api-error.js';
+import { ApiError, toProblem } from '../api-error.js';
 import { anonymousActor } from '../audit/audit.record.js';
 import { Authenticator } from '../auth/authenticator.js';
 import { type CredentialSource, type Principal, QUERY_KEY_PARAM } from '../auth/credential.js';
@@ -8,7 +8,7 @@ import type { ContractRouter } from '../contract/operations.js';
 import type { ContractDocument } from '../contract/types.js';
 import type { ContractValidator } from '../contract/validation.js';
 import type { CoreServices } from '../core.js';
-import type { ErrorReporter } from '../ports.js';
+import type { CoreEvent, ErrorReporter } from '../ports.js';
 import type { CookieSpec, Handler, HandlerContext, HandlerResult } from './handler.js';
 
 /** A body as the adapter read it: whether one came, whether it was JSON, and its value. */
@@ -35,6 +35,8 @@ export interface IncomingRequest {
   clientIp: string;
   secure: boolean;
   body: IncomingBody;
+  /** The request's id, named in problem bodies as `request_id`. */
+  requestId?: string | undefined;
 }
 
 /** The answer, for the adapter to write. */
@@ -49,12 +51,6 @@ export interface OutgoingResponse {
   operationId?: string;
   principal?: Principal;
 }
-
-/** What the pipeline tells observers (metrics) as it goes. */
-export type PipelineEvent =
-  | { type: 'authenticated'; method: string; outcome: string }
-  | { type: 'rate_limited' }
-  | { type: 'locked_out' };
 
 /**
  * Operations that check a password themselves: a refused password counts towards a lockout,
@@ -78,7 +74,7 @@ export interface PipelineOptions {
   config: RulesConfig;
   handlers: Readonly<Record<string, Handler>>;
   report: ErrorReporter;
-  observe?: ((event: PipelineEvent) => void) | undefined;
+  observe?: ((event: CoreEvent) => void) | undefined;
 }
 
 function parseQuery(search: string): Record<string, string | string[]> {
@@ -114,16 +110,11 @@ export class Pipeline {
       if (error.status === 401 && !out.headers['WWW-Authenticate']) {
         out.headers['WWW-Authenticate'] = this.options.services.authenticator.challenge('invalid_token');
       }
-      out.body = this.problem(error, request.path);
+      out.body = toProblem(error, request.path, request.requestId);
       out.contentType = PROBLEM_JSON;
       out.cookies = [];
     }
     return out;
-  }
-
-  /** The problem body of an error (adapters use it for errors outside the pipeline too). */
-  problem(error: ApiError, path: string): Problem {
-    return toProblem(error, path);
   }
 
   private asApiError(err: unknown, request: IncomingRequest): ApiError {
@@ -156,7 +147,7 @@ export class Pipeline {
     const lock =
       spec.authenticates || passwordCheck
         ? await protection.assertNotLockedOut(clientIp).catch((err: unknown) => {
-            observe?.({ type: 'locked_out' });
+            observe?.({ type: 'locked_out_refusal' });
             throw err;
           })
         : undefined;
@@ -166,7 +157,11 @@ export class Pipeline {
       try {
         principal = await authenticator.authenticate({ method: request.method, clientIp, source });
       } catch (err) {
-        if (err instanceof ApiError) observe?.({ type: 'authenticated', method: 'none', outcome: err.code });
+        observe?.({
+          type: 'authentication_failed',
+          error: err,
+          presented: () => authenticator.present(source),
+        });
         // A request without any credential is no attempt to guess one.
         if (err instanceof ApiError && err.code === 'AUTHENTICATION_FAILED') {
           const left = await protection.recordFailure(
@@ -177,7 +172,7 @@ export class Pipeline {
         }
         throw err;
       }
-      observe?.({ type: 'authenticated', method: principal.method, outcome: 'VALID' });
+      observe?.({ type: 'authenticated', method: principal.method });
       if (lock && !passwordCheck) await protection.recordSuccess(clientIp, lock);
       out.principal = principal;
       Object.assign(out.headers, Authenticator.headers(principal));
@@ -188,7 +183,7 @@ export class Pipeline {
       const decision = await protection.consume(principal, clientIp);
       Object.assign(out.headers, decision.headers);
       if (!decision.allowed) {
-        observe?.({ type: 'rate_limited' });
+        observe?.({ type: 'rate_limited', policy: protection.policyFor(principal).name });
         throw new ApiError(
           'RATE_LIMITED',
           `Rate limit exceeded; try again in ${decision.retryAfterS} seconds.`,
@@ -231,6 +226,7 @@ export class Pipeline {
       path: request.path,
       search: new URLSearchParams(request.search),
       secure: request.secure,
+      header: request.header,
       params: validation.params,
       query: validation.query,
       body: body.value,

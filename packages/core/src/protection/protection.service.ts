@@ -38,6 +38,7 @@ export class ProtectionService {
   async recordFailure(address: string, detail?: string): Promise<number> {
     const { failures, lock } = await this.deps.lockouts.fail(address);
     if (lock) {
+      this.deps.observe?.({ type: 'lockout_started' });
       await this.audit.record({
         action: 'auth.locked_out',
         outcome: 'failure',

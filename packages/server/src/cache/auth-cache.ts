@@ -30,6 +30,8 @@ export class AuthCache implements CredentialCache {
   private publish: Publish | undefined;
   private gen = 0;
   private readonly salt = randomBytes(32).toString('base64');
+  /** Lookups since the start, by kind: plain numbers, read by the metrics at scrape time. */
+  readonly lookups = { key: { hit: 0, miss: 0 }, session: { hit: 0, miss: 0 }, basic: { hit: 0, miss: 0 } };
 
   constructor(readonly options: AuthCacheOptions) {
     this.keys = new BoundedMap(options.maxEntries, options.ttlMs);
@@ -72,7 +74,10 @@ export class AuthCache implements CredentialCache {
   }
 
   getKey(digest: string): KeyWithOwner | undefined {
-    return this.keys.get(digest);
+    const hit = this.keys.get(digest);
+    if (hit) this.lookups.key.hit++;
+    else this.lookups.key.miss++;
+    return hit;
   }
 
   putKey(digest: string, found: KeyWithOwner, generation: number): void {
@@ -80,8 +85,11 @@ export class AuthCache implements CredentialCache {
   }
 
   getSession(id: string, now: number): CachedSession | undefined {
-    const hit = this.sessions.get(id, now);
-    return hit && hit.expiresAtMs > now ? hit : undefined;
+    const found = this.sessions.get(id, now);
+    const hit = found && found.expiresAtMs > now ? found : undefined;
+    if (hit) this.lookups.session.hit++;
+    else this.lookups.session.miss++;
+    return hit;
   }
 
   putSession(id: string, found: CachedSession, generation: number): void {
@@ -89,7 +97,10 @@ export class AuthCache implements CredentialCache {
   }
 
   getBasic(digest: string): UserRecord | undefined {
-    return this.basic.get(digest);
+    const hit = this.basic.get(digest);
+    if (hit) this.lookups.basic.hit++;
+    else this.lookups.basic.miss++;
+    return hit;
   }
 
   putBasic(digest: string, user: UserRecord, generation: number): void {

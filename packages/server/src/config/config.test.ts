@@ -70,6 +70,24 @@ describe('loadConfig', () => {
     }
   });
 
+  it('takes at most 16 API key header names (GET /meta declares the bound)', () => {
+    const names = Array.from({ length: 17 }, (_, i) => `X-Key-${i}`);
+    expect(loadConfig({ LATCHKEY_API_KEY_HEADERS: names.slice(0, 16).join(',') }).apiKeyHeaders).toHaveLength(
+      16,
+    );
+    expect(() => loadConfig({ LATCHKEY_API_KEY_HEADERS: names.join(',') })).toThrow(
+      /LATCHKEY_API_KEY_HEADERS: may name at most 16 headers/,
+    );
+  });
+
+  it('reads LATCHKEY_METRICS: off by default, open, or a token of at least 32 characters', () => {
+    expect(loadConfig({}).metrics).toEqual({ mode: 'off' });
+    expect(loadConfig({ LATCHKEY_METRICS: 'open' }).metrics).toEqual({ mode: 'open' });
+    const token = 'a'.repeat(32);
+    expect(loadConfig({ LATCHKEY_METRICS: token }).metrics).toEqual({ mode: 'token', token });
+    expect(() => loadConfig({ LATCHKEY_METRICS: `${'b'.repeat(40)} x` })).toThrow(/may hold only letters/);
+  });
+
   it('refuses a port out of range and an admin password below the minimum length', () => {
     expect(() => loadConfig({ LATCHKEY_PORT: '70000' })).toThrow(
       /LATCHKEY_PORT: must be between 0 and 65535/,

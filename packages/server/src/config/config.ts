@@ -41,7 +41,14 @@ export interface Config extends RulesConfig {
   authCacheTtlS: number;
   sqliteBusyTimeoutMs: number;
   shutdownTimeoutS: number;
+  metrics: MetricsSetting;
 }
+
+/** Who may read GET /metrics: nobody (404), anyone, or a scraper that sends the token. */
+export type MetricsSetting = { mode: 'off' } | { mode: 'open' } | { mode: 'token'; token: string };
+
+/** The shortest metrics token accepted: long enough that guessing it is hopeless. */
+export const MIN_METRICS_TOKEN_LENGTH = 32;
 
 type Parser<T> = (raw: string) => T;
 
@@ -94,6 +101,9 @@ const list = (raw: string) =>
     .split(',')
     .map((s) => s.trim())
     .filter(Boolean);
+
+/** The most header names LATCHKEY_API_KEY_HEADERS may list (GET /meta declares the bound). */
+const MAX_API_KEY_HEADERS = 16;
 
 const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/;
 
@@ -209,11 +219,13 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     key: 'apiKeyHeaders',
     env: 'LATCHKEY_API_KEY_HEADERS',
     description:
-      'Header names that carry an API key, comma separated (for example X-API-Key,X-ArchiveBox-API-Key).',
+      'Header names that carry an API key, comma separated, at most 16 (for example X-API-Key,X-ArchiveBox-API-Key).',
     default: 'X-API-Key',
     parse: (raw) => {
       const items = list(raw);
       if (!items.length) throw new BadValue('must name at least one header');
+      if (items.length > MAX_API_KEY_HEADERS)
+        throw new BadValue(`may name at most ${MAX_API_KEY_HEADERS} headers`);
       const bad = items.filter((h) => !HEADER_NAME.test(h) || /^(authorization|cookie)$/i.test(h));
       if (bad.length) throw new BadValue(`not usable as an API key header: ${bad.join(', ')}`);
       return items;
@@ -402,6 +414,25 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
       'On SIGTERM or SIGINT: how long requests under way may take to finish, in seconds, before their connections are closed; then buffered last-used times are written and the server exits.',
     default: '10',
     parse: integer(0, 3600),
+  },
+  {
+    key: 'metrics',
+    env: 'LATCHKEY_METRICS',
+    description: `Prometheus metrics at GET /metrics: off (answers 404), open (anyone who reaches the port), or a token of at least ${MIN_METRICS_TOKEN_LENGTH} characters that the scraper sends as "Authorization: Bearer <token>".`,
+    default: 'off',
+    parse: (raw) => {
+      const value = raw.trim();
+      if (value === '' || value === 'off') return { mode: 'off' };
+      if (value === 'open') return { mode: 'open' };
+      // The value is a secret: the messages below never repeat it.
+      if (value.length < MIN_METRICS_TOKEN_LENGTH)
+        throw new BadValue(
+          `must be off, open, or a token of at least ${MIN_METRICS_TOKEN_LENGTH} characters (got ${value.length} characters)`,
+        );
+      if (!/^[A-Za-z0-9._~+/=-]+$/.test(value))
+        throw new BadValue('a token may hold only letters, digits and . _ ~ + / = -');
+      return { mode: 'token', token: value };
+    },
   },
 ];
 

@@ -91,6 +91,7 @@ export function corePipeline(
       clientIp,
       secure: ctx.secure,
       body,
+      requestId: ctx.state.requestId as string | undefined,
     };
     const out = await core.pipeline.handle(request);
     ctx.state.operationId = out.operationId;

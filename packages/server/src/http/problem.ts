@@ -1,6 +1,7 @@
-import { ApiError, toProblem } from '@latchkey/core';
+import { ApiError, type Problem, toProblem } from '@latchkey/core';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { requestLogger } from './request-context.js';
 
 function fromHttpError(err: { status?: number; type?: string; message?: string }): ApiError | undefined {
   switch (err.status) {
@@ -18,6 +19,24 @@ function fromHttpError(err: { status?: number; type?: string; message?: string }
   }
 }
 
+/** Bounds of a problem body (the contract declares them): it never echoes megabytes of a request back. */
+export const PROBLEM_BOUNDS = { detail: 2048, instance: 2048, errors: 50, field: 256, message: 256 };
+
+const cut = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+/** A problem within PROBLEM_BOUNDS: long texts end in "…", and at most 50 field errors are listed. */
+export function boundProblem(problem: Problem): Problem {
+  const bounded: Problem = { ...problem, detail: cut(problem.detail, PROBLEM_BOUNDS.detail) };
+  if (problem.instance !== undefined) bounded.instance = cut(problem.instance, PROBLEM_BOUNDS.instance);
+  if (problem.errors) {
+    bounded.errors = problem.errors.slice(0, PROBLEM_BOUNDS.errors).map((e) => ({
+      field: cut(e.field, PROBLEM_BOUNDS.field),
+      message: cut(e.message, PROBLEM_BOUNDS.message),
+    }));
+  }
+  return bounded;
+}
+
 /** Turns every error into an application/problem+json response; nothing else answers errors. */
 export function problemMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
@@ -32,13 +51,13 @@ export function problemMiddleware(logger: Logger): Middleware {
         if (known) {
           error = known;
         } else {
-          logger.error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
+          requestLogger(ctx, logger).error({ err, method: ctx.method, path: ctx.path }, 'unhandled error');
           error = new ApiError('INTERNAL_ERROR', 'The server failed to answer this request.');
         }
       }
       ctx.status = error.status;
       for (const [name, value] of Object.entries(error.headers)) ctx.set(name, value);
-      ctx.body = toProblem(error, ctx.path);
+      ctx.body = boundProblem(toProblem(error, ctx.path, ctx.state.requestId));
       ctx.type = 'application/problem+json';
     }
   };

@@ -1,7 +1,11 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
+import { requestLogger } from './request-context.js';
 
-/** One log line per request: never the query string (it may hold ?api_key=) nor a header. */
+/**
+ * One log line per request, with its request id: never the query string (it may hold
+ * ?api_key=) nor a header.
+ */
 export function requestLog(logger: Logger): Middleware {
   return async (ctx, next) => {
     // With info lines off (LATCHKEY_LOG_LEVEL=warn or above), nothing is measured or built.
@@ -10,7 +14,7 @@ export function requestLog(logger: Logger): Middleware {
     try {
       await next();
     } finally {
-      logger.info(
+      requestLogger(ctx, logger).info(
         {
           method: ctx.method,
           path: ctx.path,

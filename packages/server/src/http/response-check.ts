@@ -31,7 +31,7 @@ export function responseContractCheck(core: Core): Middleware {
         `${spec.operationId} answered ${ctx.status} outside the contract: ${problems.join('; ')}`,
       );
       ctx.status = error.status;
-      ctx.body = toProblem(error, ctx.path);
+      ctx.body = toProblem(error, ctx.path, ctx.state.requestId);
       ctx.type = 'application/problem+json';
     }
   };

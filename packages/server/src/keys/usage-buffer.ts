@@ -11,6 +11,8 @@ export class UsageBuffer implements UsageRecorder {
   private pending = new Map<string, { atMs: number; ip: string }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Entries of the batch being written now. */
+  private writing = 0;
 
   constructor(
     private readonly write: (entries: UsageEntry[]) => Promise<void>,
@@ -18,6 +20,11 @@ export class UsageBuffer implements UsageRecorder {
     /** Releases what the writer holds (its thread), after the last flush. */
     private readonly closeWriter: () => Promise<void> = async () => {},
   ) {}
+
+  /** Key uses not yet in the database: waiting, or in the batch being written (read by the metrics). */
+  get backlog(): number {
+    return this.pending.size + this.writing;
+  }
 
   record(keyId: string, ip: string, at: number = Date.now()): void {
     this.pending.set(keyId, { atMs: at, ip });
@@ -38,10 +45,13 @@ export class UsageBuffer implements UsageRecorder {
         ip: v.ip,
       }));
       this.pending = new Map();
+      this.writing = batch.length;
       try {
         await this.write(batch);
       } catch (err) {
         this.onError(err);
+      } finally {
+        this.writing = 0;
       }
     });
     return this.flushing;

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CLI_ACTOR, type UserRecord } from '@latchkey/core';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { describe } from 'vitest';
 import { createApp, type LatchkeyApp } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config/config.js';
@@ -46,7 +46,7 @@ export interface TestServer {
 export async function startTestServer(
   dialect: DialectName,
   env: Record<string, string> = {},
-  options: { sqliteOnFile?: boolean; sameDatabaseAs?: TestServer } = {},
+  options: { sqliteOnFile?: boolean; sameDatabaseAs?: TestServer; logger?: Logger } = {},
 ): Promise<TestServer> {
   const spec = DIALECTS.find((d) => d.name === dialect);
   if (!spec) throw new Error(`unknown dialect ${dialect}`);
@@ -74,7 +74,10 @@ export async function startTestServer(
     }),
     database,
   };
-  const app = await createApp(config, { validateResponses: true, logger: pino({ level: 'silent' }) });
+  const app = await createApp(config, {
+    validateResponses: true,
+    logger: options.logger ?? pino({ level: 'silent' }),
+  });
   const server: Server = app.koa.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
   const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
