@@ -172,8 +172,9 @@ export class ContractValidator {
       if (response.body !== undefined && response.body !== '')
         problems.push(`${where}: declares no body, but one was sent`);
     } else {
-      const type = (response.contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-      const media = Object.keys(content).find((m) => m.toLowerCase() === type);
+      const base = (m: string | null) => (m ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+      const type = base(response.contentType);
+      const media = Object.keys(content).find((m) => base(m) === type);
       if (!media) {
         problems.push(
           `${where}: content type ${type || '(none)'} is not one of ${Object.keys(content).join(', ')}`,

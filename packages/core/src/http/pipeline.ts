@@ -119,7 +119,12 @@ export class Pipeline {
 
   private asApiError(err: unknown, request: IncomingRequest): ApiError {
     if (err instanceof ApiError) return err;
-    this.options.report('unhandled error', { err, method: request.method, path: request.path });
+    this.options.report('unhandled error', {
+      err,
+      method: request.method,
+      path: request.path,
+      ...(request.requestId ? { requestId: request.requestId } : {}),
+    });
     return new ApiError('INTERNAL_ERROR', 'The server failed to answer this request.');
   }
 

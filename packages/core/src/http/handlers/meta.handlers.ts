@@ -13,10 +13,12 @@ import type { Handler } from '../handler.js';
 export const metaHandlers = {
   getRoot: async (c) => ({
     status: 200,
+    headers: { Vary: 'Accept' },
     body: {
       name: 'Latchkey',
       version: c.document.info.version,
       links: {
+        docs: '/docs',
         health: '/health',
         meta: '/meta',
         openapi_json: '/openapi.json',
