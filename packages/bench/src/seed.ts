@@ -38,6 +38,7 @@ interface KeyRow {
   sealed_key: null;
   rate_limit: null;
   rate_window_s: null;
+  permissions: null;
 }
 
 /** Keys made as Latchkey makes them, stored as Latchkey stores them (HMAC-SHA256 with the pepper). */
@@ -71,6 +72,7 @@ function* keyRows(
       sealed_key: null,
       rate_limit: null,
       rate_window_s: null,
+      permissions: null,
     };
   }
 }

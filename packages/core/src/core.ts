@@ -12,6 +12,7 @@ import { keysHandlers } from './http/handlers/keys.handlers.js';
 import { metaHandlers } from './http/handlers/meta.handlers.js';
 import { Pipeline } from './http/pipeline.js';
 import { KeyService } from './keys/key.service.js';
+import { VerifyService } from './keys/verify.service.js';
 import { ProtectionService } from './protection/protection.service.js';
 import type { ServiceDeps } from './services.js';
 import { SessionService } from './sessions/session.service.js';
@@ -28,6 +29,7 @@ export interface CoreServices {
   bootstrap: BootstrapService;
   protection: ProtectionService;
   authenticator: Authenticator;
+  verify: VerifyService;
 }
 
 /** The handlers of every operation the rules answer the same on every host, by operationId. */
@@ -68,6 +70,7 @@ export function createCore(deps: ServiceDeps, options: CoreOptions = {}): Core {
   const users = new UserService(deps, audit);
   const keys = new KeyService(deps, audit);
   const sessions = new SessionService(deps, audit, users);
+  const protection = new ProtectionService(deps, audit);
   const services: CoreServices = {
     store: deps.store,
     audit,
@@ -75,8 +78,9 @@ export function createCore(deps: ServiceDeps, options: CoreOptions = {}): Core {
     keys,
     sessions,
     bootstrap: new BootstrapService(deps.store, users, keys, audit),
-    protection: new ProtectionService(deps, audit),
+    protection,
     authenticator: new Authenticator(deps, { keys, sessions, users }),
+    verify: new VerifyService(deps, keys, protection),
   };
   const { document, router, validator } = contractOf(options.document ?? CONTRACT);
   const pipeline = new Pipeline({

@@ -14,6 +14,8 @@ export const ERROR_CODES = {
   CSRF_FAILED: { status: 403, title: 'CSRF token missing or wrong' },
   KEY_CREATION_NOT_ALLOWED: { status: 403, title: 'Key creation not allowed' },
   IP_NOT_ALLOWED: { status: 403, title: 'Client address not allowed' },
+  INSUFFICIENT_PERMISSIONS: { status: 403, title: 'Key lacks a permission' },
+  VERIFIER_REQUIRED: { status: 403, title: 'Not allowed to verify keys' },
   KEY_NOT_FOUND: { status: 404, title: 'Key not found' },
   USER_NOT_FOUND: { status: 404, title: 'User not found' },
   LOCKOUT_NOT_FOUND: { status: 404, title: 'Address is not locked out' },

@@ -24,6 +24,7 @@ function user(username: string, extra: Partial<UserRecord> = {}): UserRecord {
     is_superuser: false,
     is_active: true,
     can_create_tokens: true,
+    can_verify_keys: false,
     created_at: at(0),
     updated_at: at(0),
     ...extra,
@@ -43,6 +44,7 @@ function key(owner: UserRecord, name: string, extra: Partial<KeyRecord> = {}): K
     expires_at: null,
     allowed_ips: [],
     rate_limit: null,
+    permissions: null,
     created_at: at(1),
     updated_at: at(1),
     last_used_at: null,
@@ -82,7 +84,11 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     });
 
     it('stores users, finds them by id and name, and refuses a taken username', async () => {
-      const alice = user(`alice-${uuid().slice(0, 8)}`, { is_superuser: true, can_create_tokens: false });
+      const alice = user(`alice-${uuid().slice(0, 8)}`, {
+        is_superuser: true,
+        can_create_tokens: false,
+        can_verify_keys: true,
+      });
       expect(await store.users.insert(alice)).toBe(true);
       expect(await store.users.findById(alice.id)).toEqual(alice);
       expect(await store.users.findByUsername(alice.username)).toEqual(alice);
@@ -111,7 +117,11 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
     it('stores keys, finds one by digest with its owner, and refuses a second key with the same digest', async () => {
       const owner = user(`k-${uuid().slice(0, 8)}`);
       await store.users.insert(owner);
-      const k = key(owner, 'ci', { allowed_ips: ['10.0.0.0/8'], rate_limit: { limit: 5, window_s: 60 } });
+      const k = key(owner, 'ci', {
+        allowed_ips: ['10.0.0.0/8'],
+        rate_limit: { limit: 5, window_s: 60 },
+        permissions: ['keys:read', 'archive.*:write'],
+      });
       expect(await store.keys.insert(k)).toBe(true);
       expect(await store.keys.findByDigest(k.digest)).toEqual({ key: k, user: owner });
       expect(await store.keys.findById(k.id)).toEqual(k);
@@ -121,6 +131,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         name: 'renamed',
         write_enabled: false,
         allowed_ips: [],
+        permissions: [],
         updated_at: at(9),
       });
       expect(await store.keys.findById(k.id)).toEqual({
@@ -128,6 +139,7 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
         name: 'renamed',
         write_enabled: false,
         allowed_ips: [],
+        permissions: [],
         updated_at: at(9),
       });
       expect(await store.keys.delete(k.id)).toBe(true);

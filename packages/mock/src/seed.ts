@@ -27,7 +27,7 @@ export const DEFAULT_SEED_PASSWORD = 'correct horse battery staple';
  * ```ts
  * const seed: SeedSpec = {
  *   users: [{ username: 'root', is_superuser: true }, { username: 'bot', can_create_tokens: false }],
- *   keys: [{ owner: 'bot', name: 'read-only', write_enabled: false }],
+ *   keys: [{ owner: 'bot', name: 'read-only', write_enabled: false, permissions: ['keys:read'] }],
  * };
  * ```
  */
@@ -39,6 +39,8 @@ export interface SeedSpec {
     is_superuser?: boolean;
     is_active?: boolean;
     can_create_tokens?: boolean;
+    /** May call POST /api/v1/keys/verify. */
+    can_verify_keys?: boolean;
   }[];
   keys?: {
     /** The username of a seeded user. */
@@ -51,6 +53,8 @@ export interface SeedSpec {
     expires_at?: string | null;
     allowed_ips?: string[];
     rate_limit?: RateLimitSetting;
+    /** What the key may do; left out or null for everything its owner may do. */
+    permissions?: string[] | null;
   }[];
 }
 
@@ -128,7 +132,12 @@ export function applySeed(
     seeded.users[u.username] = { id, username: u.username, password: password ?? '' };
     writes.push(async () => {
       const user = newUserRecord(
-        { username: u.username, isSuperuser: u.is_superuser, canCreateTokens: u.can_create_tokens },
+        {
+          username: u.username,
+          isSuperuser: u.is_superuser,
+          canCreateTokens: u.can_create_tokens,
+          canVerifyKeys: u.can_verify_keys,
+        },
         { id, passwordHash: password === null ? null : await passwords.hash(password), now },
       );
       await store.users.insert(u.is_active === false ? { ...user, is_active: false } : user);

@@ -71,6 +71,7 @@ describe('response check', () => {
       is_superuser: false,
       is_active: true,
       can_create_tokens: true,
+      can_verify_keys: false,
       created_at: '2026-11-22T10:00:00.000Z',
     },
     auth: { method: 'HeaderTokenAuth', token_id: KEY_ID, expires_at: null, write_enabled: true },
@@ -130,6 +131,7 @@ describe('every operation answers inside the contract', () => {
       ],
       keys: [
         { owner: 'root', name: 'root key' },
+        { owner: 'root', name: 'root read-only', permissions: ['keys:read'] },
         { owner: 'bob', name: 'bob key' },
       ],
     },
@@ -280,6 +282,15 @@ describe('every operation answers inside the contract', () => {
       await call('GET', `/api/v1/admin/keys?user_id=${bobId}&expired=false`, { key: root }),
     );
     note('adminListKeys', await call('GET', '/api/v1/admin/keys', { key: bob }));
+    note('verifyKey', await call('POST', '/api/v1/keys/verify', { key: root, json: { key: bob } }));
+    note('verifyKey', await call('POST', '/api/v1/keys/verify', { key: bob, json: { key: root } }));
+    note(
+      'verifyKey',
+      await call('POST', '/api/v1/keys/verify', {
+        key: mock.seeded.keys['root read-only']!.key,
+        json: { key: bob },
+      }),
+    );
     const bobKeyId = mock.seeded.keys['bob key']!.id;
     note(
       'adminDeactivateKey',
@@ -399,6 +410,8 @@ describe('every operation answers inside the contract', () => {
         'rotateKey 409',
         'updateKey 200',
         'updateKey 400',
+        'verifyKey 200',
+        'verifyKey 403',
         'whoami 200',
         'whoami 401',
       ].sort(),

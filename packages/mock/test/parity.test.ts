@@ -103,8 +103,9 @@ async function observe(t: Target, probe: string, r: Request): Promise<{ seen: Ob
     if (value !== null) seen.headers[name] = mask(name === 'content-type' ? value.split(';')[0]! : value);
   }
   if (body && typeof body.code === 'string') {
+    // A problem's code and detail, or a verdict's code.
     seen.code = body.code;
-    seen.detail = mask(body.detail);
+    if (typeof body.detail === 'string') seen.detail = mask(body.detail);
     if (body.errors) seen.fields = body.errors.map((e: { field: string }) => e.field);
   }
   return { seen, body };
@@ -277,6 +278,67 @@ describe('parity of the server, the msw mock and the mock HTTP server', () => {
       await send('query key', { path: `/api/v1/auth/whoami?api_key=${narrow.key}` });
     });
     expectParity(results, 42);
+  });
+
+  it('scopes keys and verifies them alike', async () => {
+    const results = await runEverywhere({}, async (send) => {
+      const admin = await loginAs(send, ADMIN.username, ADMIN.password);
+      const post = (probe: string, path: string, body: unknown, headers: Record<string, string> = admin) =>
+        send(probe, { method: 'POST', path, headers, json: body });
+      for (const [probe, permissions] of [
+        ['upper case', ['Keys:Read']],
+        ['empty segment', ['keys::read']],
+        ['partial wildcard', ['keys:re*d']],
+        ['repeated', ['keys:read', 'keys:read']],
+        ['not a list', 'keys:read'],
+      ] as const) {
+        await post(`create: ${probe}`, '/api/v1/keys', { name: 'k', permissions });
+      }
+      const scoped = await post('create scoped', '/api/v1/keys', {
+        name: 'scoped',
+        permissions: ['keys:read', 'keys:write', 'archive.*:read'],
+      });
+      const asScoped = { 'x-api-key': scoped.key };
+      await send('scoped lists keys', { path: '/api/v1/keys?limit=1', headers: asScoped });
+      await send('scoped whoami', { path: '/api/v1/auth/whoami', headers: asScoped });
+      await send('scoped admin', { path: '/api/v1/admin/users', headers: asScoped });
+      await post(
+        'scoped creates wider',
+        '/api/v1/keys',
+        { name: 'w', permissions: ['admin:read'] },
+        asScoped,
+      );
+      const child = await post('scoped creates inherit', '/api/v1/keys', { name: 'child' }, asScoped);
+      await send('patch widens', {
+        method: 'PATCH',
+        path: `/api/v1/keys/${child.id}`,
+        headers: admin,
+        json: { permissions: ['keys:read', 'profile:read'] },
+      });
+      await send('patch narrows wildcard', {
+        method: 'PATCH',
+        path: `/api/v1/keys/${child.id}`,
+        headers: admin,
+        json: { permissions: ['archive.tags:read'] },
+      });
+      await post('verify no verifier', '/api/v1/keys/verify', { key: child.key }, asScoped);
+      const verify = (probe: string, body: unknown) => post(`verify: ${probe}`, '/api/v1/keys/verify', body);
+      await verify('valid', { key: child.key, permissions: ['archive.tags:read'] });
+      await verify('lacks', { key: child.key, permissions: ['archive.tags:write'] });
+      await verify('read-only method', { key: child.key, method: 'POST' });
+      await verify('no address rule', { key: child.key, client_ip: '198.51.100.1' });
+      await verify('unknown', { key: 'lk_000000000000000000000000000000000000000' });
+      await verify('garbage', { key: 'garbage' });
+      await verify('spend', { key: scoped.key, cost: 60 });
+      await verify('limited', { key: scoped.key, cost: 60 });
+      await verify('bad address', { key: child.key, client_ip: '1.2.3' });
+      await verify('bad cost', { key: child.key, cost: 1001 });
+      await verify('no key', {});
+    });
+    expectParity(results, 26);
+    const seen = results.get('real server')!;
+    expect(seen.find((o) => o.probe === 'verify: lacks')!.status).toBe(200);
+    expect(seen.find((o) => o.probe === 'scoped creates wider')!.status).toBe(403);
   });
 
   it('bootstraps alike', async () => {

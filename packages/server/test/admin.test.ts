@@ -289,6 +289,7 @@ describeEachDialect('admin API', (dialect) => {
         is_superuser: false,
         is_active: true,
         can_create_tokens: false,
+        can_verify_keys: false,
         created_at: expect.any(String),
       });
       expect(r.headers.get('location')).toBe(`/api/v1/admin/users/${r.body.id}`);
@@ -362,6 +363,7 @@ describeEachDialect('admin API', (dialect) => {
         is_superuser: false,
         is_active: true,
         can_create_tokens: true,
+        can_verify_keys: false,
         created_at: frank.created_at,
       });
       expect(r.body).not.toHaveProperty('password_hash');

@@ -125,16 +125,18 @@ for (const dialect of DIALECTS)
         'SUPERUSER',
         'ACTIVE',
         'CAN_CREATE_TOKENS',
+        'CAN_VERIFY_KEYS',
         'PASSWORD',
         'CREATED',
       ]);
       const admin = lines.find((l) => l[1] === 'admin');
-      expect(admin?.slice(1, 6)).toEqual(['admin', 'true', 'true', 'true', 'set']);
+      expect(admin?.slice(1, 7)).toEqual(['admin', 'true', 'true', 'true', 'false', 'set']);
       expect(lines.find((l) => l[1] === 'plain-user')).toEqual([
         plain.id,
         'plain-user',
         'false',
         'true',
+        'false',
         'false',
         'set',
         plain.created_at,

@@ -62,7 +62,7 @@ describe('pnpm latchkey', () => {
     const listed = await pnpmLatchkey(['users', 'list'], { LATCHKEY_DATA_DIR: dataDir });
     expect(listed.code).toBe(0);
     expect(listed.out.split('\n')[0]).toBe(
-      'ID\tUSERNAME\tSUPERUSER\tACTIVE\tCAN_CREATE_TOKENS\tPASSWORD\tCREATED',
+      'ID\tUSERNAME\tSUPERUSER\tACTIVE\tCAN_CREATE_TOKENS\tCAN_VERIFY_KEYS\tPASSWORD\tCREATED',
     );
   });
 });

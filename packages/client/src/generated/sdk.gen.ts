@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, AdminActivateKeyData, AdminActivateKeyErrors, AdminActivateKeyResponses, AdminClearLockoutData, AdminClearLockoutErrors, AdminClearLockoutResponses, AdminCreateUserData, AdminCreateUserErrors, AdminCreateUserResponses, AdminDeactivateKeyData, AdminDeactivateKeyErrors, AdminDeactivateKeyResponses, AdminDeleteKeyData, AdminDeleteKeyErrors, AdminDeleteKeyResponses, AdminDeleteUserData, AdminDeleteUserErrors, AdminDeleteUserResponses, AdminGetUserData, AdminGetUserErrors, AdminGetUserResponses, AdminListAuditEventsData, AdminListAuditEventsErrors, AdminListAuditEventsResponses, AdminListKeysData, AdminListKeysErrors, AdminListKeysResponses, AdminListLockoutsData, AdminListLockoutsErrors, AdminListLockoutsResponses, AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminResetPasswordData, AdminResetPasswordErrors, AdminResetPasswordResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetBootstrapStatusData, GetBootstrapStatusErrors, GetBootstrapStatusResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetErrorPageData, GetErrorPageErrors, GetErrorPageResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaErrors, GetMetaResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiJsonData, GetOpenApiJsonErrors, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlErrors, GetOpenApiYamlResponses, GetRedocData, GetRedocErrors, GetRedocResponses, GetRootData, GetRootErrors, GetRootResponses, ListKeysData, ListKeysErrors, ListKeysResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterKeyData, RegisterKeyErrors, RegisterKeyResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
+import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, AdminActivateKeyData, AdminActivateKeyErrors, AdminActivateKeyResponses, AdminClearLockoutData, AdminClearLockoutErrors, AdminClearLockoutResponses, AdminCreateUserData, AdminCreateUserErrors, AdminCreateUserResponses, AdminDeactivateKeyData, AdminDeactivateKeyErrors, AdminDeactivateKeyResponses, AdminDeleteKeyData, AdminDeleteKeyErrors, AdminDeleteKeyResponses, AdminDeleteUserData, AdminDeleteUserErrors, AdminDeleteUserResponses, AdminGetUserData, AdminGetUserErrors, AdminGetUserResponses, AdminListAuditEventsData, AdminListAuditEventsErrors, AdminListAuditEventsResponses, AdminListKeysData, AdminListKeysErrors, AdminListKeysResponses, AdminListLockoutsData, AdminListLockoutsErrors, AdminListLockoutsResponses, AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminResetPasswordData, AdminResetPasswordErrors, AdminResetPasswordResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetBootstrapStatusData, GetBootstrapStatusErrors, GetBootstrapStatusResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetErrorPageData, GetErrorPageErrors, GetErrorPageResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaErrors, GetMetaResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiJsonData, GetOpenApiJsonErrors, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlErrors, GetOpenApiYamlResponses, GetRedocData, GetRedocErrors, GetRedocResponses, GetRootData, GetRootErrors, GetRootResponses, ListKeysData, ListKeysErrors, ListKeysResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterKeyData, RegisterKeyErrors, RegisterKeyResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, VerifyKeyData, VerifyKeyErrors, VerifyKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -285,6 +285,48 @@ export const createKey = <ThrowOnError extends boolean = true>(options: Options<
         }
     ],
     url: '/api/v1/keys',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Verify a key for another service
+ *
+ * For services that Latchkey protects: is this key valid for this request, and how much
+ * of its rate limit is left? A well-formed request always answers 200 with a `code`;
+ * fields that mean nothing for a code are null. The check is the one Latchkey's own
+ * requests pass: format and checksum, the key's state and its owner's, the allowed
+ * addresses (`client_ip`), read-only keys (`method`), the permissions asked for, and
+ * the key's rate limit, which `cost` spends (never the caller's). A deactivated,
+ * deleted or rotated key is refused within a second on every instance. Nothing is
+ * written to the database on the way; the key's last use is recorded in a batch.
+ *
+ * Callers: superusers and users an administrator marks as verifiers
+ * (`can_verify_keys`); a restricted key also needs `keys:verify`. The caller's own
+ * rate limit is not spent, and refused keys never count towards the caller's lockout.
+ *
+ */
+export const verifyKey = <ThrowOnError extends boolean = true>(options: Options<VerifyKeyData, ThrowOnError>) => (options.client ?? client).post<VerifyKeyResponses, VerifyKeyErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/keys/verify',
     ...options,
     headers: {
         'Content-Type': 'application/json',

@@ -176,6 +176,19 @@ export const operationSecurity = {
     ],
     "anonymous": false
   },
+  "verifyKey": {
+    "method": "POST",
+    "path": "/api/v1/keys/verify",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false
+  },
   "getKey": {
     "method": "GET",
     "path": "/api/v1/keys/{key_id}",

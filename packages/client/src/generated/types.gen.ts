@@ -93,6 +93,10 @@ export type User = {
     is_superuser: boolean;
     is_active: boolean;
     can_create_tokens: boolean;
+    /**
+     * Whether the user may call `POST /api/v1/keys/verify` for other services (superusers always may).
+     */
+    can_verify_keys: boolean;
     created_at: string;
 };
 
@@ -171,6 +175,7 @@ export type Key = {
      * The key's own rate limit, or null for the server's default.
      */
     rate_limit: RateLimitSetting | null;
+    permissions: Permissions;
 };
 
 export type CreatedKey = Key & {
@@ -215,6 +220,13 @@ export type KeyCreate = {
      */
     allowed_ips?: Array<string>;
     rate_limit?: RateLimitSetting;
+    /**
+     * What the key may do; left out or null, everything its owner may do. A key that
+     * creates a key passes on at most its own permissions (and its own when none are
+     * asked for).
+     *
+     */
+    permissions?: PermissionList | null;
 };
 
 export type KeyUpdate = {
@@ -231,6 +243,78 @@ export type KeyUpdate = {
      * Can only be set on an unrestricted key, or lose entries.
      */
     allowed_ips?: Array<string>;
+    /**
+     * Can only be set on a key without permissions (null), or lose entries.
+     */
+    permissions?: PermissionList;
+};
+
+/**
+ * Permission strings: lowercase letters, digits, `.`, `_`, `-` and `:`, at most 64
+ * characters each, at most 50; `*` stands for one whole segment (the parts between `.`
+ * and `:`), as in `archive.*:read`. Latchkey's own operations need `profile:read`,
+ * `profile:write`, `keys:read`, `keys:write`, `keys:verify`, `admin:read` or `admin:write`;
+ * every other string is the business of the services that verify keys.
+ *
+ */
+export type PermissionList = Array<string>;
+
+/**
+ * What the key may do; null for everything its owner may do, empty for nothing.
+ */
+export type Permissions = PermissionList | null;
+
+export type VerifyRequest = {
+    /**
+     * The key a client presented to the calling service.
+     */
+    key: string;
+    /**
+     * Permissions the key must hold, all of them.
+     */
+    permissions?: PermissionList;
+    /**
+     * The client's HTTP method; an unsafe one (not GET, HEAD or OPTIONS) with a read-only key is `READ_ONLY`.
+     */
+    method?: string;
+    /**
+     * The client's address, checked against the key's allowed addresses.
+     */
+    client_ip?: string;
+    /**
+     * What the request takes from the key's rate limit. When left out: 1; 0 checks without spending.
+     */
+    cost?: number;
+};
+
+export type VerifyResult = {
+    valid: boolean;
+    /**
+     * Why the key is or is not valid for this request (docs/verify.md explains each).
+     */
+    code: 'VALID' | 'NOT_FOUND' | 'DISABLED' | 'EXPIRED' | 'INSUFFICIENT_PERMISSIONS' | 'READ_ONLY' | 'IP_NOT_ALLOWED' | 'RATE_LIMITED' | 'INVALID_FORMAT';
+    /**
+     * Null when no key was found.
+     */
+    key_id: string | null;
+    owner: {
+        id: string;
+        username: string;
+    } | null;
+    permissions: Permissions;
+    write_enabled: boolean | null;
+    expires_at: string | null;
+    /**
+     * The key's rate limit after this request; null when it was not counted (the key was refused first).
+     */
+    ratelimit: {
+        limit: number;
+        remaining: number;
+        /**
+         * When the window resets, in seconds since the epoch.
+         */
+        reset: number;
+    } | null;
 };
 
 export type KeyRotate = {
@@ -297,12 +381,17 @@ export type UserCreate = {
      * Whether the user may create API keys. When left out: true.
      */
     can_create_tokens?: boolean;
+    /**
+     * Whether the user may verify keys for other services. When left out: false.
+     */
+    can_verify_keys?: boolean;
 };
 
 export type UserUpdate = {
     is_superuser?: boolean;
     is_active?: boolean;
     can_create_tokens?: boolean;
+    can_verify_keys?: boolean;
 };
 
 export type PasswordReset = {
@@ -1121,6 +1210,59 @@ export type CreateKeyResponses = {
 };
 
 export type CreateKeyResponse = CreateKeyResponses[keyof CreateKeyResponses];
+
+export type VerifyKeyData = {
+    body: VerifyRequest;
+    path?: never;
+    query?: never;
+    url: '/api/v1/keys/verify';
+};
+
+export type VerifyKeyErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).
+     */
+    413: Problem;
+    /**
+     * The body is not JSON.
+     */
+    415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type VerifyKeyError = VerifyKeyErrors[keyof VerifyKeyErrors];
+
+export type VerifyKeyResponses = {
+    /**
+     * The verdict.
+     */
+    200: VerifyResult;
+};
+
+export type VerifyKeyResponse = VerifyKeyResponses[keyof VerifyKeyResponses];
 
 export type DeleteKeyData = {
     body?: never;

@@ -25,6 +25,11 @@ export interface OperationSpec {
   path: string;
   /** True when the operation needs a credential (its own or the document's security is not empty, and has no `{}`). */
   authenticates: boolean;
+  /**
+   * The permission a restricted key needs for this operation: the scope its security
+   * requirements name (one per operation), or undefined when they name none.
+   */
+  permission: string | undefined;
   parameters: ContractParameter[];
   operation: ContractOperation;
 }
@@ -54,6 +59,7 @@ export function listOperations(doc: ContractDocument = CONTRACT): OperationSpec[
         path,
         // An empty requirement `{}` lets the operation run without a user's credential (GET /metrics).
         authenticates: security.length > 0 && !security.some((r) => Object.keys(r).length === 0),
+        permission: security.flatMap((r) => Object.values(r).flat())[0],
         parameters,
         operation,
       });

@@ -826,6 +826,7 @@ export const CONTRACT: ContractDocument = {
                     "is_superuser": true,
                     "is_active": true,
                     "can_create_tokens": true,
+                    "can_verify_keys": false,
                     "created_at": "2026-11-01T09:00:00.000Z"
                   }
                 }
@@ -869,10 +870,14 @@ export const CONTRACT: ContractDocument = {
         "description": "Ends the login session that authenticated this request: its JWT and its cookie stop\nworking at once. Only a login JWT or the session cookie can be logged out.\n",
         "security": [
           {
-            "BearerAuth": []
+            "BearerAuth": [
+              "profile:write"
+            ]
           },
           {
-            "SessionCookie": []
+            "SessionCookie": [
+              "profile:write"
+            ]
           }
         ],
         "responses": {
@@ -934,6 +939,38 @@ export const CONTRACT: ContractDocument = {
           "auth"
         ],
         "summary": "Change my password",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "profile:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "profile:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "profile:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "profile:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "profile:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "profile:write"
+            ]
+          }
+        ],
         "description": "Sets a new password for the caller, under the same rules as everywhere (length, the\ncommon-password list, not the username). The current password must be given. Every\nother login of the user ends at once (their JWTs and session cookies); a session that\nmade this request stays. Cached Basic credentials of the user are forgotten on every\ninstance. A wrong current password counts as a failed authentication of the address.\n",
         "requestBody": {
           "required": true,
@@ -1016,6 +1053,38 @@ export const CONTRACT: ContractDocument = {
           "auth"
         ],
         "summary": "Who am I",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "profile:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "profile:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "profile:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "profile:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "profile:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "profile:read"
+            ]
+          }
+        ],
         "description": "The authenticated user and how this request was authenticated.",
         "responses": {
           "200": {
@@ -1067,6 +1136,7 @@ export const CONTRACT: ContractDocument = {
                     "is_superuser": true,
                     "is_active": true,
                     "can_create_tokens": true,
+                    "can_verify_keys": false,
                     "created_at": "2026-11-01T09:00:00.000Z"
                   },
                   "auth": {
@@ -1288,6 +1358,38 @@ export const CONTRACT: ContractDocument = {
           "keys"
         ],
         "summary": "List your API keys",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "keys:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "keys:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "keys:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "keys:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "keys:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "keys:read"
+            ]
+          }
+        ],
         "description": "The caller's own keys, newest first. The secret part of a key is never shown again after creation.",
         "parameters": [
           {
@@ -1369,7 +1471,8 @@ export const CONTRACT: ContractDocument = {
                       "last_used_at": "2026-11-22T11:02:13.000Z",
                       "last_used_ip": "203.0.113.7",
                       "created_via": "api",
-                      "rotated_from_id": null
+                      "rotated_from_id": null,
+                      "permissions": null
                     }
                   ]
                 }
@@ -1402,6 +1505,38 @@ export const CONTRACT: ContractDocument = {
           "keys"
         ],
         "summary": "Create an API key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "keys:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "keys:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "keys:write"
+            ]
+          }
+        ],
         "description": "Creates a key owned by the caller and returns it once, with `Cache-Control: no-store`.\nLeave `key` out to have a random one generated (`lk_` + 32 base62 + a 6 character\nchecksum); give one of at least 32 characters to restore a deleted key. A user\nwhose `can_create_tokens` flag is off gets 403.\n",
         "requestBody": {
           "required": true,
@@ -1493,6 +1628,7 @@ export const CONTRACT: ContractDocument = {
                   "last_used_ip": null,
                   "created_via": "api",
                   "rotated_from_id": null,
+                  "permissions": null,
                   "key": "lk_4GqNv0Qm8ZrT2cYwX7bLp1sDk9HfE3aJ1Z0f2k"
                 }
               }
@@ -1528,6 +1664,184 @@ export const CONTRACT: ContractDocument = {
         }
       }
     },
+    "/api/v1/keys/verify": {
+      "post": {
+        "operationId": "verifyKey",
+        "tags": [
+          "keys"
+        ],
+        "summary": "Verify a key for another service",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "keys:verify"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "keys:verify"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "keys:verify"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "keys:verify"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "keys:verify"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "keys:verify"
+            ]
+          }
+        ],
+        "description": "For services that Latchkey protects: is this key valid for this request, and how much\nof its rate limit is left? A well-formed request always answers 200 with a `code`;\nfields that mean nothing for a code are null. The check is the one Latchkey's own\nrequests pass: format and checksum, the key's state and its owner's, the allowed\naddresses (`client_ip`), read-only keys (`method`), the permissions asked for, and\nthe key's rate limit, which `cost` spends (never the caller's). A deactivated,\ndeleted or rotated key is refused within a second on every instance. Nothing is\nwritten to the database on the way; the key's last use is recorded in a batch.\n\nCallers: superusers and users an administrator marks as verifiers\n(`can_verify_keys`); a restricted key also needs `keys:verify`. The caller's own\nrate limit is not spent, and refused keys never count towards the caller's lockout.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/VerifyRequest"
+              },
+              "example": {
+                "key": "lk_4GqNv0Qm8ZrT2cYwX7bLp1sDk9HfE3aJ1Z0f2k",
+                "permissions": [
+                  "archive.snapshots:write"
+                ],
+                "method": "POST",
+                "client_ip": "203.0.113.7"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The verdict.",
+            "headers": {
+              "X-Auth-Method": {
+                "$ref": "#/components/headers/X-Auth-Method"
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/VerifyResult"
+                },
+                "examples": {
+                  "valid": {
+                    "summary": "A valid key",
+                    "value": {
+                      "valid": true,
+                      "code": "VALID",
+                      "key_id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                      "owner": {
+                        "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                        "username": "archivist"
+                      },
+                      "permissions": [
+                        "archive.*:write",
+                        "archive.*:read"
+                      ],
+                      "write_enabled": true,
+                      "expires_at": null,
+                      "ratelimit": {
+                        "limit": 100,
+                        "remaining": 99,
+                        "reset": 1796294460
+                      }
+                    }
+                  },
+                  "missing": {
+                    "summary": "A key that lacks a permission",
+                    "value": {
+                      "valid": false,
+                      "code": "INSUFFICIENT_PERMISSIONS",
+                      "key_id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                      "owner": {
+                        "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                        "username": "archivist"
+                      },
+                      "permissions": [
+                        "archive.*:read"
+                      ],
+                      "write_enabled": true,
+                      "expires_at": null,
+                      "ratelimit": null
+                    }
+                  },
+                  "unknown": {
+                    "summary": "An unknown key",
+                    "value": {
+                      "valid": false,
+                      "code": "NOT_FOUND",
+                      "key_id": null,
+                      "owner": null,
+                      "permissions": null,
+                      "write_enabled": null,
+                      "expires_at": null,
+                      "ratelimit": null
+                    }
+                  }
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
     "/api/v1/keys/{key_id}": {
       "parameters": [
         {
@@ -1540,6 +1854,38 @@ export const CONTRACT: ContractDocument = {
           "keys"
         ],
         "summary": "Read one API key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "keys:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "keys:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "keys:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "keys:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "keys:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "keys:read"
+            ]
+          }
+        ],
         "description": "One of the caller's keys, without its secret. Another user's key answers 404.",
         "responses": {
           "200": {
@@ -1599,7 +1945,8 @@ export const CONTRACT: ContractDocument = {
                   "last_used_at": "2026-11-22T11:02:13.000Z",
                   "last_used_ip": "203.0.113.7",
                   "created_via": "api",
-                  "rotated_from_id": null
+                  "rotated_from_id": null,
+                  "permissions": null
                 }
               }
             }
@@ -1633,6 +1980,38 @@ export const CONTRACT: ContractDocument = {
           "keys"
         ],
         "summary": "Rename or narrow an API key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "keys:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "keys:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "keys:write"
+            ]
+          }
+        ],
         "description": "Changes the name, and can only narrow the security fields: `write_enabled` can go from\ntrue to false, `expires_at` can be set or moved earlier, `allowed_ips` can be set on an\nunrestricted key or have entries removed. Anything that would widen the key is refused\nwith 400 `CANNOT_WIDEN`: rotate or create a new key instead.\n",
         "requestBody": {
           "required": true,
@@ -1706,7 +2085,8 @@ export const CONTRACT: ContractDocument = {
                   "last_used_at": "2026-11-22T11:02:13.000Z",
                   "last_used_ip": "203.0.113.7",
                   "created_via": "api",
-                  "rotated_from_id": null
+                  "rotated_from_id": null,
+                  "permissions": null
                 }
               }
             }
@@ -1746,6 +2126,38 @@ export const CONTRACT: ContractDocument = {
           "keys"
         ],
         "summary": "Delete an API key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "keys:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "keys:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "keys:write"
+            ]
+          }
+        ],
         "description": "Deletes the key for good; it stops authenticating at once. Its string can later be restored by creating a key with it.",
         "responses": {
           "204": {
@@ -1807,6 +2219,38 @@ export const CONTRACT: ContractDocument = {
           "keys"
         ],
         "summary": "Activate an API key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "keys:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "keys:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "keys:write"
+            ]
+          }
+        ],
         "description": "Makes a deactivated key authenticate again. Activating an active key changes nothing.",
         "responses": {
           "200": {
@@ -1866,7 +2310,8 @@ export const CONTRACT: ContractDocument = {
                   "last_used_at": "2026-11-22T11:02:13.000Z",
                   "last_used_ip": "203.0.113.7",
                   "created_via": "api",
-                  "rotated_from_id": null
+                  "rotated_from_id": null,
+                  "permissions": null
                 }
               }
             }
@@ -1907,6 +2352,38 @@ export const CONTRACT: ContractDocument = {
           "keys"
         ],
         "summary": "Deactivate an API key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "keys:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "keys:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "keys:write"
+            ]
+          }
+        ],
         "description": "Stops the key from authenticating at once, without deleting it. Deactivating an inactive key changes nothing.",
         "responses": {
           "200": {
@@ -1966,7 +2443,8 @@ export const CONTRACT: ContractDocument = {
                   "last_used_at": "2026-11-22T11:02:13.000Z",
                   "last_used_ip": "203.0.113.7",
                   "created_via": "api",
-                  "rotated_from_id": null
+                  "rotated_from_id": null,
+                  "permissions": null
                 }
               }
             }
@@ -2007,6 +2485,38 @@ export const CONTRACT: ContractDocument = {
           "keys"
         ],
         "summary": "Rotate an API key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "keys:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "keys:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "keys:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "keys:write"
+            ]
+          }
+        ],
         "description": "Issues a new key with the same name and security fields and returns it once. The old\nkey stays valid for `grace_seconds` (0 to 86400; 0 ends it at once) and then expires.\nOnly an active, unexpired key that was not rotated before can be rotated: a key gets\none successor, so a second rotation (even during the grace period) is 409, and of\nconcurrent rotations exactly one wins.\n",
         "requestBody": {
           "required": false,
@@ -2091,6 +2601,7 @@ export const CONTRACT: ContractDocument = {
                   "last_used_ip": null,
                   "created_via": "rotation",
                   "rotated_from_id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "permissions": null,
                   "key": "lk_Z8pqR2mK7wV1cN5xT0bJ4hG9sD3fL6aE1Y2u0P"
                 }
               }
@@ -2278,6 +2789,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "List every user's keys",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:read"
+            ]
+          }
+        ],
         "description": "All keys across users, newest first, with filters. Superusers only.",
         "parameters": [
           {
@@ -2364,7 +2907,8 @@ export const CONTRACT: ContractDocument = {
                       "last_used_at": null,
                       "last_used_ip": null,
                       "created_via": "api",
-                      "rotated_from_id": null
+                      "rotated_from_id": null,
+                      "permissions": null
                     }
                   ]
                 }
@@ -2404,6 +2948,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Delete any key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
         "description": "Deletes a key of any user; it stops working at once. Superusers only.",
         "responses": {
           "204": {
@@ -2465,6 +3041,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Activate any key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
         "description": "Makes a deactivated key of any user work again. Superusers only.",
         "responses": {
           "200": {
@@ -2524,7 +3132,8 @@ export const CONTRACT: ContractDocument = {
                   "last_used_at": "2026-11-22T11:02:13.000Z",
                   "last_used_ip": "203.0.113.7",
                   "created_via": "api",
-                  "rotated_from_id": null
+                  "rotated_from_id": null,
+                  "permissions": null
                 }
               }
             }
@@ -2565,6 +3174,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Deactivate any key",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
         "description": "Stops a key of any user at once, without deleting it. Superusers only.",
         "responses": {
           "200": {
@@ -2624,7 +3265,8 @@ export const CONTRACT: ContractDocument = {
                   "last_used_at": "2026-11-22T11:02:13.000Z",
                   "last_used_ip": "203.0.113.7",
                   "created_via": "api",
-                  "rotated_from_id": null
+                  "rotated_from_id": null,
+                  "permissions": null
                 }
               }
             }
@@ -2660,6 +3302,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "List users",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:read"
+            ]
+          }
+        ],
         "description": "Every user, oldest first. Superusers only.",
         "parameters": [
           {
@@ -2726,6 +3400,7 @@ export const CONTRACT: ContractDocument = {
                       "is_superuser": true,
                       "is_active": true,
                       "can_create_tokens": true,
+                      "can_verify_keys": false,
                       "created_at": "2026-11-01T09:00:00.000Z"
                     }
                   ]
@@ -2759,6 +3434,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Create a user",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
         "description": "Creates a user with a password that passes the password rules. Superusers only.",
         "requestBody": {
           "required": true,
@@ -2770,7 +3477,8 @@ export const CONTRACT: ContractDocument = {
               "example": {
                 "username": "deploy-bot",
                 "password": "correct horse battery staple",
-                "can_create_tokens": true
+                "can_create_tokens": true,
+                "can_verify_keys": false
               }
             }
           }
@@ -2817,6 +3525,7 @@ export const CONTRACT: ContractDocument = {
                   "is_superuser": false,
                   "is_active": true,
                   "can_create_tokens": true,
+                  "can_verify_keys": false,
                   "created_at": "2026-11-22T10:30:00.000Z"
                 }
               }
@@ -2864,6 +3573,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Read a user",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:read"
+            ]
+          }
+        ],
         "description": "One user. Superusers only.",
         "responses": {
           "200": {
@@ -2899,6 +3640,7 @@ export const CONTRACT: ContractDocument = {
                   "is_superuser": false,
                   "is_active": true,
                   "can_create_tokens": true,
+                  "can_verify_keys": false,
                   "created_at": "2026-11-22T10:30:00.000Z"
                 }
               }
@@ -2933,6 +3675,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Change a user's flags",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
         "description": "Sets is_superuser, is_active and can_create_tokens. Deactivating a user ends their\nsessions and stops their keys at once. The last active superuser cannot be demoted or\ndeactivated (409 `LAST_SUPERUSER`). Superusers only.\n",
         "requestBody": {
           "required": true,
@@ -2981,6 +3755,7 @@ export const CONTRACT: ContractDocument = {
                   "is_superuser": false,
                   "is_active": true,
                   "can_create_tokens": true,
+                  "can_verify_keys": false,
                   "created_at": "2026-11-22T10:30:00.000Z"
                 }
               }
@@ -3024,6 +3799,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Delete a user",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
         "description": "Deletes a user with their keys and sessions. The last active superuser cannot be deleted (409). Superusers only.",
         "responses": {
           "204": {
@@ -3088,6 +3895,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Reset a user's password",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
         "description": "Sets a new password that passes the password rules and ends the user's login sessions. Superusers only.",
         "requestBody": {
           "required": true,
@@ -3163,6 +4002,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "List lockouts",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:read"
+            ]
+          }
+        ],
         "description": "Client addresses currently locked out after too many failed authentications. Superusers only.",
         "responses": {
           "200": {
@@ -3244,6 +4115,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Clear a lockout",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
         "description": "Lets a locked-out address authenticate again at once and forgets its failures. Superusers only.",
         "responses": {
           "204": {
@@ -3300,6 +4203,38 @@ export const CONTRACT: ContractDocument = {
           "admin"
         ],
         "summary": "Read the audit log",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:read"
+            ]
+          }
+        ],
         "description": "Logins, failed authentications, lockouts, key and user changes, newest first. Never\nholds a secret. Superusers only.\n",
         "parameters": [
           {
@@ -4415,6 +5350,7 @@ export const CONTRACT: ContractDocument = {
           "is_superuser",
           "is_active",
           "can_create_tokens",
+          "can_verify_keys",
           "created_at"
         ],
         "properties": {
@@ -4436,6 +5372,10 @@ export const CONTRACT: ContractDocument = {
           },
           "can_create_tokens": {
             "type": "boolean"
+          },
+          "can_verify_keys": {
+            "type": "boolean",
+            "description": "Whether the user may call `POST /api/v1/keys/verify` for other services (superusers always may)."
           },
           "created_at": {
             "type": "string",
@@ -4613,7 +5553,8 @@ export const CONTRACT: ContractDocument = {
           "last_used_ip",
           "created_via",
           "rotated_from_id",
-          "rate_limit"
+          "rate_limit",
+          "permissions"
         ],
         "properties": {
           "id": {
@@ -4715,6 +5656,9 @@ export const CONTRACT: ContractDocument = {
               }
             ],
             "description": "The key's own rate limit, or null for the server's default."
+          },
+          "permissions": {
+            "$ref": "#/components/schemas/Permissions"
           }
         }
       },
@@ -4826,6 +5770,17 @@ export const CONTRACT: ContractDocument = {
           },
           "rate_limit": {
             "$ref": "#/components/schemas/RateLimitSetting"
+          },
+          "permissions": {
+            "description": "What the key may do; left out or null, everything its owner may do. A key that\ncreates a key passes on at most its own permissions (and its own when none are\nasked for).\n",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/PermissionList"
+              },
+              {
+                "type": "null"
+              }
+            ]
           }
         }
       },
@@ -4859,6 +5814,203 @@ export const CONTRACT: ContractDocument = {
               "maxLength": 64
             },
             "description": "Can only be set on an unrestricted key, or lose entries."
+          },
+          "permissions": {
+            "description": "Can only be set on a key without permissions (null), or lose entries.",
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/PermissionList"
+              }
+            ]
+          }
+        }
+      },
+      "PermissionList": {
+        "type": "array",
+        "description": "Permission strings: lowercase letters, digits, `.`, `_`, `-` and `:`, at most 64\ncharacters each, at most 50; `*` stands for one whole segment (the parts between `.`\nand `:`), as in `archive.*:read`. Latchkey's own operations need `profile:read`,\n`profile:write`, `keys:read`, `keys:write`, `keys:verify`, `admin:read` or `admin:write`;\nevery other string is the business of the services that verify keys.\n",
+        "maxItems": 50,
+        "uniqueItems": true,
+        "items": {
+          "type": "string",
+          "minLength": 1,
+          "maxLength": 64,
+          "pattern": "^[a-z0-9._:*-]+$"
+        }
+      },
+      "Permissions": {
+        "description": "What the key may do; null for everything its owner may do, empty for nothing.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/PermissionList"
+          },
+          {
+            "type": "null"
+          }
+        ]
+      },
+      "VerifyRequest": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "key"
+        ],
+        "properties": {
+          "key": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 512,
+            "pattern": "^[\\x21-\\x7e]+$",
+            "description": "The key a client presented to the calling service."
+          },
+          "permissions": {
+            "allOf": [
+              {
+                "$ref": "#/components/schemas/PermissionList"
+              }
+            ],
+            "description": "Permissions the key must hold, all of them."
+          },
+          "method": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 16,
+            "pattern": "^[A-Za-z]+$",
+            "description": "The client's HTTP method; an unsafe one (not GET, HEAD or OPTIONS) with a read-only key is `READ_ONLY`."
+          },
+          "client_ip": {
+            "type": "string",
+            "minLength": 2,
+            "maxLength": 45,
+            "pattern": "^[0-9A-Fa-f:.]+$",
+            "description": "The client's address, checked against the key's allowed addresses."
+          },
+          "cost": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 0,
+            "maximum": 1000,
+            "description": "What the request takes from the key's rate limit. When left out: 1; 0 checks without spending."
+          }
+        }
+      },
+      "VerifyResult": {
+        "type": "object",
+        "required": [
+          "valid",
+          "code",
+          "key_id",
+          "owner",
+          "permissions",
+          "write_enabled",
+          "expires_at",
+          "ratelimit"
+        ],
+        "properties": {
+          "valid": {
+            "type": "boolean"
+          },
+          "code": {
+            "type": "string",
+            "enum": [
+              "VALID",
+              "NOT_FOUND",
+              "DISABLED",
+              "EXPIRED",
+              "INSUFFICIENT_PERMISSIONS",
+              "READ_ONLY",
+              "IP_NOT_ALLOWED",
+              "RATE_LIMITED",
+              "INVALID_FORMAT"
+            ],
+            "description": "Why the key is or is not valid for this request (docs/verify.md explains each)."
+          },
+          "key_id": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "uuid",
+            "maxLength": 36,
+            "description": "Null when no key was found."
+          },
+          "owner": {
+            "oneOf": [
+              {
+                "type": "object",
+                "required": [
+                  "id",
+                  "username"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "username": {
+                    "type": "string",
+                    "maxLength": 150
+                  }
+                }
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "permissions": {
+            "$ref": "#/components/schemas/Permissions"
+          },
+          "write_enabled": {
+            "type": [
+              "boolean",
+              "null"
+            ]
+          },
+          "expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "ratelimit": {
+            "description": "The key's rate limit after this request; null when it was not counted (the key was refused first).",
+            "oneOf": [
+              {
+                "type": "object",
+                "required": [
+                  "limit",
+                  "remaining",
+                  "reset"
+                ],
+                "properties": {
+                  "limit": {
+                    "type": "integer",
+                    "format": "int32",
+                    "minimum": 1,
+                    "maximum": 1000000
+                  },
+                  "remaining": {
+                    "type": "integer",
+                    "format": "int32",
+                    "minimum": 0,
+                    "maximum": 1000000
+                  },
+                  "reset": {
+                    "type": "integer",
+                    "format": "int64",
+                    "minimum": 0,
+                    "maximum": 9007199254740991,
+                    "description": "When the window resets, in seconds since the epoch."
+                  }
+                }
+              },
+              {
+                "type": "null"
+              }
+            ]
           }
         }
       },
@@ -5025,6 +6177,10 @@ export const CONTRACT: ContractDocument = {
           "can_create_tokens": {
             "type": "boolean",
             "description": "Whether the user may create API keys. When left out: true."
+          },
+          "can_verify_keys": {
+            "type": "boolean",
+            "description": "Whether the user may verify keys for other services. When left out: false."
           }
         }
       },
@@ -5040,6 +6196,9 @@ export const CONTRACT: ContractDocument = {
             "type": "boolean"
           },
           "can_create_tokens": {
+            "type": "boolean"
+          },
+          "can_verify_keys": {
             "type": "boolean"
           }
         }

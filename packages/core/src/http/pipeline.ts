@@ -8,6 +8,7 @@ import type { ContractRouter } from '../contract/operations.js';
 import type { ContractDocument } from '../contract/types.js';
 import type { ContractValidator } from '../contract/validation.js';
 import type { CoreServices } from '../core.js';
+import { missingPermissions } from '../keys/permissions.js';
 import type { CoreEvent, ErrorReporter } from '../ports.js';
 import type { CookieSpec, Handler, HandlerContext, HandlerResult } from './handler.js';
 
@@ -62,7 +63,7 @@ export const PASSWORD_OPERATIONS: ReadonlySet<string> = new Set(['login', 'getAp
 const refusesPassword = (err: unknown) =>
   err instanceof ApiError && (err.status === 401 || err.code === 'CURRENT_PASSWORD_WRONG');
 /** Health checks come from load balancers many times a minute and are never limited. */
-export const UNLIMITED_OPERATIONS: ReadonlySet<string> = new Set(['getHealth']);
+export const UNLIMITED_OPERATIONS: ReadonlySet<string> = new Set(['getHealth', 'verifyKey']);
 
 export const PROBLEM_JSON = 'application/problem+json';
 
@@ -182,6 +183,13 @@ export class Pipeline {
       out.principal = principal;
       Object.assign(out.headers, Authenticator.headers(principal));
       if (principal.method === 'QueryParamTokenAuth') out.headers['Cache-Control'] = 'private, no-store';
+      const held = principal.key?.permissions;
+      if (held && spec.permission && missingPermissions(held, [spec.permission]).length) {
+        throw new ApiError(
+          'INSUFFICIENT_PERMISSIONS',
+          `Valid API key, but it lacks the permission ${spec.permission} that ${operationId} needs; it holds ${held.length ? held.join(', ') : 'no permission'}.`,
+        );
+      }
     }
 
     if (!UNLIMITED_OPERATIONS.has(operationId)) {

@@ -26,6 +26,8 @@ export interface KeyRecord {
   /** Addresses and CIDR ranges, normalised; empty for any. */
   allowed_ips: string[];
   rate_limit: RateLimitSetting | null;
+  /** What the key may do (see permissions.ts); null for everything its owner may do. */
+  permissions: string[] | null;
   created_at: string;
   updated_at: string;
   last_used_at: string | null;
@@ -50,6 +52,7 @@ export function toKeyView(key: KeyRecord): KeyView {
     expires_at: key.expires_at,
     allowed_ips: [...key.allowed_ips],
     rate_limit: key.rate_limit ? { ...key.rate_limit } : null,
+    permissions: key.permissions ? [...key.permissions] : null,
     created_at: key.created_at,
     updated_at: key.updated_at,
     last_used_at: key.last_used_at,

@@ -17,6 +17,7 @@ const key: KeyRecord = {
   expires_at: null,
   allowed_ips: [],
   rate_limit: null,
+  permissions: null,
   created_at: '2026-11-22T11:00:00.000Z',
   updated_at: '2026-11-22T11:00:00.000Z',
   last_used_at: null,

@@ -6,6 +6,7 @@ import { normaliseIpRule } from '../net/ip-rules.js';
 import type { KeyChange } from '../store/store.js';
 import type { KeyOrigin, KeyRecord, RateLimitSetting } from './key.record.js';
 import { keyStart } from './key-format.js';
+import { missingPermissions, normalisePermissions, permissionsForNewKey } from './permissions.js';
 
 export type KeyCheck = 'VALID' | 'DISABLED' | 'EXPIRED' | 'USER_INACTIVE';
 
@@ -50,6 +51,7 @@ export interface KeyPatch {
   write_enabled?: boolean | undefined;
   expires_at?: string | undefined;
   allowed_ips?: string[] | undefined;
+  permissions?: string[] | undefined;
 }
 
 /**
@@ -89,13 +91,32 @@ export function narrowKey(key: KeyRecord, patch: KeyPatch, now: number): KeyChan
     }
     change.allowed_ips = rules;
   }
+  if (patch.permissions !== undefined) {
+    const wanted = normalisePermissions('body.permissions', patch.permissions);
+    const current = key.permissions;
+    const added = missingPermissions(current, wanted);
+    if (added.length) {
+      throw ApiError.field(
+        'body.permissions',
+        `can only remove entries from ${JSON.stringify(current)}; ${added.join(', ')} would widen the key`,
+        'CANNOT_WIDEN',
+      );
+    }
+    change.permissions = wanted;
+  }
   return change;
 }
 
-/** Which fields a PATCH asked to change, for the audit log. */
+/** Which fields a PATCH asked to change, for the audit log; a change of permissions lists them. */
 export function patchSummary(key: KeyRecord, patch: KeyPatch): string {
   const changed = Object.keys(patch).filter((f) => patch[f as keyof KeyPatch] !== undefined);
-  return `${key.name}: ${changed.join(', ')}`;
+  const permissions = patch.permissions ? ` (permissions now ${JSON.stringify(key.permissions)})` : '';
+  return `${key.name}: ${changed.join(', ')}${permissions}`;
+}
+
+/** A key's name and, when it is restricted, its permissions, for the audit log. */
+export function describeKey(key: KeyRecord): string {
+  return key.permissions === null ? key.name : `${key.name} (permissions ${JSON.stringify(key.permissions)})`;
 }
 
 /**
@@ -147,6 +168,71 @@ export interface NewKey {
   expires_at?: string | null | undefined;
   allowed_ips?: string[] | undefined;
   rate_limit?: RateLimitSetting | null | undefined;
+  permissions?: string[] | null | undefined;
+}
+
+/**
+ * What a key may ask for when a key creates it: never more than the creating key holds. Its
+ * permissions are at most the creator's (the creator's own when none are asked for); it
+ * expires no later than the creator; and a creator limited to some addresses passes on
+ * those limits (or fewer addresses). Anything more is refused, naming what.
+ */
+export function boundByCreator(input: NewKey, creator: KeyRecord, now: number): NewKey {
+  const bounded: NewKey = {
+    ...input,
+    permissions: permissionsForNewKey(creator.permissions, input.permissions),
+  };
+  if (creator.expires_at !== null) {
+    if (input.expires_at === undefined || input.expires_at === null) {
+      bounded.expires_at = creator.expires_at;
+    } else if (futureInstant('body.expires_at', input.expires_at, now) > creator.expires_at) {
+      throw ApiError.field(
+        'body.expires_at',
+        `can be at most ${creator.expires_at}: a key cannot outlive the key that creates it`,
+        'CANNOT_WIDEN',
+      );
+    }
+  }
+  if (creator.allowed_ips.length) {
+    if (input.allowed_ips === undefined || input.allowed_ips.length === 0) {
+      bounded.allowed_ips = [...creator.allowed_ips];
+    } else {
+      const rules = normaliseIpRules('body.allowed_ips', input.allowed_ips);
+      const outside = rules.filter((r) => !creator.allowed_ips.includes(r));
+      if (outside.length) {
+        throw ApiError.field(
+          'body.allowed_ips',
+          `can only hold entries of the creating key's ${JSON.stringify(creator.allowed_ips)}; ${outside.join(', ')} would widen it`,
+          'CANNOT_WIDEN',
+        );
+      }
+    }
+  }
+  return bounded;
+}
+
+/**
+ * What `key` holds beyond `bound`, as words for a refusal; empty when `key` holds nothing
+ * more (a key may rotate only keys within its own rights, since rotation hands out a new
+ * plaintext with the old key's rights).
+ */
+export function beyond(key: KeyRecord, bound: KeyRecord): string[] {
+  const out: string[] = [];
+  if (bound.permissions !== null) {
+    if (key.permissions === null) out.push('every permission of its owner');
+    else out.push(...missingPermissions(bound.permissions, key.permissions));
+  }
+  if (bound.expires_at !== null && (key.expires_at === null || key.expires_at > bound.expires_at)) {
+    out.push(`a later expiry than ${bound.expires_at}`);
+  }
+  if (bound.allowed_ips.length) {
+    const outside = key.allowed_ips.length
+      ? key.allowed_ips.filter((r) => !bound.allowed_ips.includes(r))
+      : ['any address'];
+    out.push(...outside.map((r) => `use from ${r}`));
+  }
+  if (!bound.write_enabled && key.write_enabled) out.push('writes');
+  return out;
 }
 
 /**
@@ -186,6 +272,10 @@ export function newKeyRecord(
     rate_limit: input.rate_limit
       ? { limit: input.rate_limit.limit, window_s: input.rate_limit.window_s }
       : null,
+    permissions:
+      input.permissions === undefined || input.permissions === null
+        ? null
+        : normalisePermissions('body.permissions', input.permissions),
     created_at: at,
     updated_at: at,
     last_used_at: null,

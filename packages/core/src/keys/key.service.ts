@@ -6,7 +6,10 @@ import type { KeyWithOwner, Page, PageOf, Store } from '../store/store.js';
 import type { UserRecord } from '../users/user.record.js';
 import type { KeyOrigin, KeyRecord } from './key.record.js';
 import {
+  beyond,
+  boundByCreator,
   checkKey,
+  describeKey,
   isoAt,
   type KeyCheck,
   type KeyPatch,
@@ -26,7 +29,9 @@ export interface KeyInput extends NewKey {
 
 export type VerifyResult =
   | { ok: true; key: KeyRecord; user: UserRecord }
-  | { ok: false; reason: 'INVALID_FORMAT' | 'NOT_FOUND' | Exclude<KeyCheck, 'VALID'> };
+  | { ok: false; reason: 'INVALID_FORMAT' | 'NOT_FOUND' }
+  /** A key that exists but does not authenticate now, with what it is. */
+  | { ok: false; reason: Exclude<KeyCheck, 'VALID'>; key: KeyRecord; user: UserRecord };
 
 export interface CreatedKey {
   key: KeyRecord;
@@ -86,7 +91,7 @@ export class KeyService {
       cache.putKey(entry, found, generation);
     }
     const check = checkKey(found.key, found.user.is_active, now);
-    if (check !== 'VALID') return { ok: false, reason: check };
+    if (check !== 'VALID') return { ok: false, reason: check, key: found.key, user: found.user };
     return { ok: true, key: found.key, user: found.user };
   }
 
@@ -134,20 +139,28 @@ export class KeyService {
     }
   }
 
-  /** Creates a key for `owner` and returns it with the plaintext, shown once. */
+  /**
+   * Creates a key for `owner` and returns it with the plaintext, shown once. When a key
+   * (`creator`) makes the request, the new key holds no more than it does.
+   */
   async create(
     actor: Actor,
     owner: UserRecord,
     input: KeyInput,
     via: KeyOrigin = 'api',
+    creator?: KeyRecord,
   ): Promise<CreatedKey> {
     if (actor.via === 'api') this.ensureCanCreate(owner);
-    const created = await this.insert(owner, input, { via });
+    const asked = creator ? { ...boundByCreator(input, creator, this.now()), key: input.key } : input;
+    const created = await this.insert(owner, asked, { via });
     await this.audit.record({
       action: 'key.created',
       actor,
       target: { type: 'key', id: created.key.id },
-      detail: actor.id === owner.id ? created.key.name : `${created.key.name} (owner ${owner.username})`,
+      detail:
+        actor.id === owner.id
+          ? describeKey(created.key)
+          : `${describeKey(created.key)} (owner ${owner.username})`,
     });
     return created;
   }
@@ -227,11 +240,26 @@ export class KeyService {
    * Replaces a key: the new one inherits the name and security fields, the old one keeps
    * working for `graceSeconds` and then expires. Exactly one rotation of a key wins.
    */
-  async rotate(actor: Actor, owner: UserRecord, id: string, graceSeconds: number): Promise<CreatedKey> {
+  async rotate(
+    actor: Actor,
+    owner: UserRecord,
+    id: string,
+    graceSeconds: number,
+    creator?: KeyRecord,
+  ): Promise<CreatedKey> {
     if (actor.via === 'api') this.ensureCanCreate(owner);
     const now = this.now();
     const rotated = await this.store.transaction(async (tx) => {
       const old = await this.get(owner, id, tx);
+      // Rotation hands out a new plaintext with the old key's rights: a key may rotate only
+      // keys that hold no more than itself.
+      const more = creator && creator.id !== old.id ? beyond(old, creator) : [];
+      if (more.length) {
+        throw new ApiError(
+          'INSUFFICIENT_PERMISSIONS',
+          `This key cannot rotate key ${old.id}: it holds more than this key (${more.join(', ')}).`,
+        );
+      }
       const claim = planRotation(old, owner.is_active, graceSeconds, now);
       // Claim the old key in the state read above before issuing its successor: of concurrent
       // rotations (or one racing a deactivation or narrowing) only one changes it, and a key
@@ -246,6 +274,7 @@ export class KeyService {
           expires_at: old.expires_at,
           allowed_ips: old.allowed_ips,
           rate_limit: old.rate_limit,
+          permissions: old.permissions,
         },
         { via: 'rotation', rotatedFromId: old.id, tx, at: now },
       );

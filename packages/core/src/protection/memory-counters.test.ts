@@ -12,6 +12,9 @@ describe('rate limit', () => {
     expect(d).toEqual({
       allowed: false,
       retryAfterS: 18,
+      limit: 2,
+      remaining: 0,
+      resetAt: 1018,
       headers: {
         'X-RateLimit-Limit': '2',
         'X-RateLimit-Remaining': '0',

@@ -2,6 +2,7 @@ import { ApiError } from '../api-error.js';
 import { type Actor, anonymousActor } from '../audit/audit.record.js';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../auth/credential.js';
+import type { KeyRecord } from '../keys/key.record.js';
 import { canonicalAddress } from '../net/ip-rules.js';
 import type { Lockout, LockState } from '../ports.js';
 import type { ServiceDeps } from '../services.js';
@@ -72,12 +73,23 @@ export class ProtectionService {
 
   /** The policy that applies: a key's own limit, or the server's. */
   policyFor(principal: Principal | undefined): RateLimitPolicy {
-    const own = principal?.key?.rate_limit;
+    return this.keyPolicy(principal?.key);
+  }
+
+  private keyPolicy(key: KeyRecord | undefined): RateLimitPolicy {
+    const own = key?.rate_limit;
     if (own) return { name: 'key', limit: own.limit, windowS: own.window_s };
     return { name: 'default', limit: this.deps.config.rateLimit, windowS: this.deps.config.rateWindowS };
   }
 
   /** Counts one request of the caller (its key, its user, or its address) and decides. */
+  /** Counts `cost` against a key's own rate limit (the verify API); 0 only reads it. */
+  async consumeKey(key: KeyRecord, cost: number): Promise<RateLimitDecision> {
+    const policy = this.keyPolicy(key);
+    const count = await this.deps.requests.consume(`key:${key.id}`, policy.limit, policy.windowS, cost);
+    return decideRateLimit(policy, count, this.deps.clock());
+  }
+
   async consume(principal: Principal | undefined, address: string, cost = 1): Promise<RateLimitDecision> {
     const policy = this.policyFor(principal);
     const identity = principal

@@ -19,6 +19,10 @@ export interface RateLimitDecision {
   allowed: boolean;
   /** Seconds to wait when refused. */
   retryAfterS: number;
+  limit: number;
+  remaining: number;
+  /** When the window resets, in seconds since the epoch. */
+  resetAt: number;
   headers: Record<string, string>;
 }
 
@@ -30,13 +34,17 @@ export function decideRateLimit(
   const remaining = Math.max(0, policy.limit - count.consumed);
   const resetS = Math.max(1, Math.ceil(count.msBeforeReset / 1000));
   const allowed = count.consumed <= policy.limit;
+  const resetAt = Math.ceil((now + count.msBeforeReset) / 1000);
   return {
     allowed,
     retryAfterS: allowed ? 0 : resetS,
+    limit: policy.limit,
+    remaining,
+    resetAt,
     headers: {
       'X-RateLimit-Limit': String(policy.limit),
       'X-RateLimit-Remaining': String(remaining),
-      'X-RateLimit-Reset': String(Math.ceil((now + count.msBeforeReset) / 1000)),
+      'X-RateLimit-Reset': String(resetAt),
       'RateLimit-Policy': `"${policy.name}";q=${policy.limit};w=${policy.windowS}`,
       RateLimit: `"${policy.name}";r=${remaining};t=${resetS}`,
     },

@@ -38,7 +38,10 @@ export interface UsageEntry {
 
 /** The fields of a key that change after creation. */
 export type KeyChange = Partial<
-  Pick<KeyRecord, 'name' | 'write_enabled' | 'is_active' | 'expires_at' | 'allowed_ips' | 'updated_at'>
+  Pick<
+    KeyRecord,
+    'name' | 'write_enabled' | 'is_active' | 'expires_at' | 'allowed_ips' | 'permissions' | 'updated_at'
+  >
 >;
 
 export interface KeyRepository {
@@ -72,7 +75,10 @@ export interface UserFilter {
 }
 
 export type UserChange = Partial<
-  Pick<UserRecord, 'is_superuser' | 'is_active' | 'can_create_tokens' | 'password_hash' | 'updated_at'>
+  Pick<
+    UserRecord,
+    'is_superuser' | 'is_active' | 'can_create_tokens' | 'can_verify_keys' | 'password_hash' | 'updated_at'
+  >
 >;
 
 export interface UserRepository {

@@ -6,6 +6,8 @@ export interface UserRecord {
   is_superuser: boolean;
   is_active: boolean;
   can_create_tokens: boolean;
+  /** May call POST /api/v1/keys/verify for other services (superusers always may). */
+  can_verify_keys: boolean;
   created_at: string;
   updated_at: string;
 }
@@ -17,6 +19,7 @@ export interface UserView {
   is_superuser: boolean;
   is_active: boolean;
   can_create_tokens: boolean;
+  can_verify_keys: boolean;
   created_at: string;
 }
 
@@ -27,6 +30,7 @@ export function toUserView(user: UserRecord): UserView {
     is_superuser: user.is_superuser,
     is_active: user.is_active,
     can_create_tokens: user.can_create_tokens,
+    can_verify_keys: user.can_verify_keys,
     created_at: user.created_at,
   };
 }
@@ -36,13 +40,19 @@ export interface UserFlags {
   is_superuser?: boolean | undefined;
   is_active?: boolean | undefined;
   can_create_tokens?: boolean | undefined;
+  can_verify_keys?: boolean | undefined;
 }
 
-export const USER_FLAGS = ['is_superuser', 'is_active', 'can_create_tokens'] as const;
+export const USER_FLAGS = ['is_superuser', 'is_active', 'can_create_tokens', 'can_verify_keys'] as const;
 
 /** A new user's record, from what the caller asked for and the password's stored form. */
 export function newUserRecord(
-  input: { username: string; isSuperuser?: boolean | undefined; canCreateTokens?: boolean | undefined },
+  input: {
+    username: string;
+    isSuperuser?: boolean | undefined;
+    canCreateTokens?: boolean | undefined;
+    canVerifyKeys?: boolean | undefined;
+  },
   made: { id: string; passwordHash: string | null; now: number },
 ): UserRecord {
   const at = new Date(made.now).toISOString();
@@ -53,6 +63,7 @@ export function newUserRecord(
     is_superuser: input.isSuperuser === true,
     is_active: true,
     can_create_tokens: input.canCreateTokens !== false,
+    can_verify_keys: input.canVerifyKeys === true,
     created_at: at,
     updated_at: at,
   };

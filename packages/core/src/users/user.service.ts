@@ -14,6 +14,7 @@ export interface NewUser {
   password: string | null;
   isSuperuser?: boolean | undefined;
   canCreateTokens?: boolean | undefined;
+  canVerifyKeys?: boolean | undefined;
 }
 
 // Every change that could remove a superuser takes this lock, so that two concurrent
@@ -80,7 +81,7 @@ export class UserService {
       action: 'user.created',
       actor,
       target: { type: 'user', id: user.id },
-      detail: `${user.username} (is_superuser: ${user.is_superuser}, can_create_tokens: ${user.can_create_tokens})`,
+      detail: `${user.username} (is_superuser: ${user.is_superuser}, can_create_tokens: ${user.can_create_tokens}, can_verify_keys: ${user.can_verify_keys})`,
     });
     return user;
   }

@@ -151,7 +151,16 @@ export function buildCli(io: CliIo): Command {
     .action(async () => {
       await withApp(configFrom(io, {}), async (app) => {
         io.out(
-          ['ID', 'USERNAME', 'SUPERUSER', 'ACTIVE', 'CAN_CREATE_TOKENS', 'PASSWORD', 'CREATED'].join('\t'),
+          [
+            'ID',
+            'USERNAME',
+            'SUPERUSER',
+            'ACTIVE',
+            'CAN_CREATE_TOKENS',
+            'CAN_VERIFY_KEYS',
+            'PASSWORD',
+            'CREATED',
+          ].join('\t'),
         );
         for (const user of await allUsers(app)) {
           io.out(
@@ -161,6 +170,7 @@ export function buildCli(io: CliIo): Command {
               user.is_superuser,
               user.is_active,
               user.can_create_tokens,
+              user.can_verify_keys,
               user.password_hash ? 'set' : 'none',
               user.created_at,
             ].join('\t'),
@@ -168,6 +178,45 @@ export function buildCli(io: CliIo): Command {
         }
       });
     });
+  const flag = (value: string) => {
+    if (value !== 'true' && value !== 'false') throw new InvalidArgumentError('must be true or false');
+    return value === 'true';
+  };
+  users
+    .command('set <username>')
+    .description("Change a user's flags (the same as PATCH /api/v1/admin/users/{id}).")
+    .option('--superuser <true|false>', 'a superuser may use the admin API', flag)
+    .option('--can-create-tokens <true|false>', 'may create API keys', flag)
+    .option(
+      '--can-verify-keys <true|false>',
+      'may verify keys for other services (POST /api/v1/keys/verify)',
+      flag,
+    )
+    .action(
+      async (
+        username: string,
+        opts: { superuser?: boolean; canCreateTokens?: boolean; canVerifyKeys?: boolean },
+      ) => {
+        if (
+          opts.superuser === undefined &&
+          opts.canCreateTokens === undefined &&
+          opts.canVerifyKeys === undefined
+        ) {
+          throw new CliError('give at least one of --superuser, --can-create-tokens, --can-verify-keys', 2);
+        }
+        await withApp(configFrom(io, {}), async (app) => {
+          const user = await app.services.users.getByUsername(username);
+          const after = await app.services.users.updateFlags(CLI_ACTOR, user.id, {
+            is_superuser: opts.superuser,
+            can_create_tokens: opts.canCreateTokens,
+            can_verify_keys: opts.canVerifyKeys,
+          });
+          io.out(
+            `${after.username}: superuser ${after.is_superuser}, can_create_tokens ${after.can_create_tokens}, can_verify_keys ${after.can_verify_keys}`,
+          );
+        });
+      },
+    );
   for (const [name, active] of [
     ['activate', true],
     ['deactivate', false],
@@ -197,8 +246,20 @@ export function buildCli(io: CliIo): Command {
     .option('--read-only', 'allow only GET, HEAD and OPTIONS')
     .option('--expires-at <date-time>', 'when the key stops working (RFC 3339)')
     .addOption(new Option('--key <key>', 'supply the key yourself (at least 32 characters)'))
+    .option(
+      '--permission <permission>',
+      'what the key may do, for example keys:read or archive.*:write (repeat for more; none: everything the user may do)',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
     .action(
-      async (opts: { user: string; name: string; readOnly?: boolean; expiresAt?: string; key?: string }) => {
+      async (opts: {
+        user: string;
+        name: string;
+        readOnly?: boolean;
+        expiresAt?: string;
+        key?: string;
+        permission?: string[];
+      }) => {
         await withApp(configFrom(io, {}), async (app) => {
           const owner = await app.services.users.getByUsername(opts.user);
           if (opts.name.length < 1 || opts.name.length > 100)
@@ -206,7 +267,13 @@ export function buildCli(io: CliIo): Command {
           const { key, plaintext } = await app.services.keys.create(
             CLI_ACTOR,
             owner,
-            { name: opts.name, key: opts.key, write_enabled: !opts.readOnly, expires_at: opts.expiresAt },
+            {
+              name: opts.name,
+              key: opts.key,
+              write_enabled: !opts.readOnly,
+              expires_at: opts.expiresAt,
+              permissions: opts.permission,
+            },
             'cli',
           );
           io.out(`created key ${key.id} for ${owner.username}; it is shown this once:`);
@@ -222,7 +289,7 @@ export function buildCli(io: CliIo): Command {
       await withApp(configFrom(io, {}), async (app) => {
         const owner = opts.user ? await app.services.users.getByUsername(opts.user) : undefined;
         const usernames = new Map((await allUsers(app)).map((u) => [u.id, u.username]));
-        io.out(['ID', 'USER', 'NAME', 'START', 'ACTIVE', 'WRITE', 'EXPIRES'].join('\t'));
+        io.out(['ID', 'USER', 'NAME', 'START', 'ACTIVE', 'WRITE', 'EXPIRES', 'PERMISSIONS'].join('\t'));
         for (let offset = 0; ; offset += PAGE) {
           const { rows } = await app.services.keys.list(owner ?? 'any', {}, { limit: PAGE, offset });
           for (const key of rows) {
@@ -235,6 +302,7 @@ export function buildCli(io: CliIo): Command {
                 key.is_active,
                 key.write_enabled,
                 key.expires_at ?? 'never',
+                key.permissions === null ? 'all' : key.permissions.join(',') || 'none',
               ].join('\t'),
             );
           }

@@ -5,6 +5,7 @@ import * as auditAndRateLimits from './migrations/2026-11-22T12-00-00-audit-and-
 import * as credentialChanges from './migrations/2026-12-01T00-00-00-credential-changes.js';
 import * as authLockouts from './migrations/2026-12-01T12-00-00-auth-lockouts.js';
 import * as rotationSuccessors from './migrations/2026-12-02T00-00-00-rotation-successors.js';
+import * as permissionsAndVerifiers from './migrations/2026-12-02T12-00-00-permissions-and-verifiers.js';
 
 // Imported statically: a file-based provider cannot load .ts migrations everywhere we run.
 const MIGRATIONS: Record<string, Migration> = {
@@ -13,6 +14,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-01T00-00-00-credential-changes': credentialChanges,
   '2026-12-01T12-00-00-auth-lockouts': authLockouts,
   '2026-12-02T00-00-00-rotation-successors': rotationSuccessors,
+  '2026-12-02T12-00-00-permissions-and-verifiers': permissionsAndVerifiers,
 };
 
 /**

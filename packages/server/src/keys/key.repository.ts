@@ -37,6 +37,7 @@ export function toKeyRecord(row: ApiKeyRow): KeyRecord {
       row.rate_limit !== null && row.rate_window_s !== null
         ? { limit: row.rate_limit, window_s: row.rate_window_s }
         : null,
+    permissions: row.permissions === null ? null : (JSON.parse(row.permissions) as string[]),
     created_at: row.created_at,
     updated_at: row.updated_at,
     last_used_at: row.last_used_at,
@@ -68,6 +69,7 @@ function toKeyRow(key: KeyRecord): NewApiKeyRow {
     sealed_key: key.sealed_key,
     rate_limit: key.rate_limit?.limit ?? null,
     rate_window_s: key.rate_limit?.window_s ?? null,
+    permissions: key.permissions === null ? null : JSON.stringify(key.permissions),
   };
 }
 
@@ -78,6 +80,8 @@ function toRowUpdate(change: KeyChange): ApiKeyRowUpdate {
   if (change.is_active !== undefined) out.is_active = change.is_active ? 1 : 0;
   if (change.expires_at !== undefined) out.expires_at = change.expires_at;
   if (change.allowed_ips !== undefined) out.allowed_ips = JSON.stringify(change.allowed_ips);
+  if (change.permissions !== undefined)
+    out.permissions = change.permissions === null ? null : JSON.stringify(change.permissions);
   if (change.updated_at !== undefined) out.updated_at = change.updated_at;
   return out;
 }
@@ -102,6 +106,7 @@ const KEY_COLUMNS = [
   'k.sealed_key',
   'k.rate_limit',
   'k.rate_window_s',
+  'k.permissions',
 ] as const;
 
 type DigestRow = Awaited<
@@ -123,6 +128,7 @@ export class KyselyKeyRepository implements KeyRepository {
         'u.is_superuser as u_is_superuser',
         'u.is_active as u_is_active',
         'u.can_create_tokens as u_can_create_tokens',
+        'u.can_verify_keys as u_can_verify_keys',
         'u.created_at as u_created_at',
         'u.updated_at as u_updated_at',
       ])
@@ -144,6 +150,7 @@ export class KyselyKeyRepository implements KeyRepository {
       u_is_superuser,
       u_is_active,
       u_can_create_tokens,
+      u_can_verify_keys,
       u_created_at,
       u_updated_at,
       ...key
@@ -157,6 +164,7 @@ export class KyselyKeyRepository implements KeyRepository {
         is_superuser: u_is_superuser,
         is_active: u_is_active,
         can_create_tokens: u_can_create_tokens,
+        can_verify_keys: u_can_verify_keys,
         created_at: u_created_at,
         updated_at: u_updated_at,
       }),

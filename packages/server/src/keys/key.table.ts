@@ -25,6 +25,8 @@ export interface ApiKeyTable {
   /** The key's own rate limit (requests per rate_window_s), or null for the server default. */
   rate_limit: number | null;
   rate_window_s: number | null;
+  /** JSON array of permission strings, or null for everything the owner may do. */
+  permissions: string | null;
   /** Only for get_api_token tokens: the key sealed with the server secret, so it can be returned again. */
   sealed_key: string | null;
 }

@@ -22,6 +22,7 @@ export class KyselySessionRepository implements SessionRepository {
         'u.is_superuser',
         'u.is_active',
         'u.can_create_tokens',
+        'u.can_verify_keys',
         'u.created_at as u_created_at',
         'u.updated_at as u_updated_at',
       ]);
@@ -45,6 +46,7 @@ export class KyselySessionRepository implements SessionRepository {
         is_superuser: row.is_superuser,
         is_active: row.is_active,
         can_create_tokens: row.can_create_tokens,
+        can_verify_keys: row.can_verify_keys,
         created_at: row.u_created_at,
         updated_at: row.u_updated_at,
       }),

@@ -13,6 +13,7 @@ export function toUserRecord(row: UserRow): UserRecord {
     is_superuser: Boolean(row.is_superuser),
     is_active: Boolean(row.is_active),
     can_create_tokens: Boolean(row.can_create_tokens),
+    can_verify_keys: Boolean(row.can_verify_keys),
     created_at: row.created_at,
     updated_at: row.updated_at,
   };
@@ -24,6 +25,7 @@ function toUserRow(user: UserRecord): NewUserRow {
     is_superuser: user.is_superuser ? 1 : 0,
     is_active: user.is_active ? 1 : 0,
     can_create_tokens: user.can_create_tokens ? 1 : 0,
+    can_verify_keys: user.can_verify_keys ? 1 : 0,
   };
 }
 
@@ -32,6 +34,7 @@ function toRowUpdate(change: UserChange): UserRowUpdate {
   if (change.is_superuser !== undefined) out.is_superuser = change.is_superuser ? 1 : 0;
   if (change.is_active !== undefined) out.is_active = change.is_active ? 1 : 0;
   if (change.can_create_tokens !== undefined) out.can_create_tokens = change.can_create_tokens ? 1 : 0;
+  if (change.can_verify_keys !== undefined) out.can_verify_keys = change.can_verify_keys ? 1 : 0;
   if (change.password_hash !== undefined) out.password_hash = change.password_hash;
   if (change.updated_at !== undefined) out.updated_at = change.updated_at;
   return out;

@@ -1,4 +1,4 @@
-import type { Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
 
 /** Booleans are stored as 0/1 integers so that SQLite and Postgres rows look alike. */
 export interface UserTable {
@@ -8,6 +8,8 @@ export interface UserTable {
   is_superuser: number;
   is_active: number;
   can_create_tokens: number;
+  /** Defaults to 0 in the database. */
+  can_verify_keys: Generated<number>;
   created_at: string;
   updated_at: string;
 }

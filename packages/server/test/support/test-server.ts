@@ -27,12 +27,18 @@ export interface TestServer {
   ): Promise<{ status: number; headers: Headers; body: any }>;
   createUser(
     username: string,
-    flags?: { superuser?: boolean; canCreateTokens?: boolean; password?: string },
+    flags?: { superuser?: boolean; canCreateTokens?: boolean; canVerifyKeys?: boolean; password?: string },
   ): Promise<UserRecord>;
   /** Creates a key for the user through the service; returns the plaintext and id. */
   createKey(
     user: UserRecord,
-    input?: { name?: string; write_enabled?: boolean; expires_at?: string | null; allowed_ips?: string[] },
+    input?: {
+      name?: string;
+      write_enabled?: boolean;
+      expires_at?: string | null;
+      allowed_ips?: string[];
+      permissions?: string[] | null;
+    },
   ): Promise<{ id: string; key: string }>;
   /** Moves a key's expiry into the past (or anywhere), as if time had passed. */
   setExpiry(keyId: string, expiresAt: string): Promise<void>;
@@ -108,6 +114,7 @@ export async function startTestServer(
         password: flags.password ?? PASSWORD,
         isSuperuser: flags.superuser ?? false,
         canCreateTokens: flags.canCreateTokens ?? true,
+        canVerifyKeys: flags.canVerifyKeys ?? false,
       }),
     async createKey(user, input = {}) {
       const { key, plaintext } = await app.services.keys.create(

@@ -1,6 +1,7 @@
 import { toKeyView } from '../../keys/key.record.js';
 import type { KeyPatch } from '../../keys/key.rules.js';
 import type { CreatedKey, KeyInput } from '../../keys/key.service.js';
+import type { VerifyRequest } from '../../keys/verify.service.js';
 import { caller, type Handler, type HandlerResult, pageBody, pageOf } from '../handler.js';
 
 /** 201 with the new key, shown this once. */
@@ -23,8 +24,12 @@ export const keysHandlers = {
     return { status: 200, body: pageBody(c, page, count, rows.map(toKeyView)) };
   },
 
-  createKey: async (c) =>
-    createdKey(await c.services.keys.create(c.actor, caller(c).user, c.body as KeyInput)),
+  createKey: async (c) => {
+    const principal = caller(c);
+    return createdKey(
+      await c.services.keys.create(c.actor, principal.user, c.body as KeyInput, 'api', principal.key),
+    );
+  },
 
   getKey: async (c) => ({
     status: 200,
@@ -52,7 +57,13 @@ export const keysHandlers = {
   }),
 
   rotateKey: async (c) => {
+    const principal = caller(c);
     const grace = (c.body as { grace_seconds?: number } | undefined)?.grace_seconds ?? 0;
-    return createdKey(await c.services.keys.rotate(c.actor, caller(c).user, keyId(c), grace));
+    return createdKey(await c.services.keys.rotate(c.actor, principal.user, keyId(c), grace, principal.key));
+  },
+
+  verifyKey: async (c) => {
+    c.services.verify.ensureVerifier(caller(c).user);
+    return { status: 200, body: await c.services.verify.verify(c.body as VerifyRequest, c.clientIp) };
   },
 } satisfies Record<string, Handler>;
