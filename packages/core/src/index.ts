@@ -88,6 +88,7 @@ export {
   UNLIMITED_OPERATIONS,
 } from './http/pipeline.js';
 export { isJsonType, mediaType, readJsonBody } from './http/read-body.js';
+export { MAX_REQUEST_ID_LENGTH, REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 export {
   type KeyOrigin,
   type KeyRecord,

@@ -6,7 +6,9 @@ import {
   createMemoryDeps,
   type Handler,
   type MemoryStore,
+  REQUEST_ID_HEADER,
   type RulesConfig,
+  requestIdOf,
 } from '@latchkey/core';
 import { type HttpHandler, http } from 'msw';
 import { problemResponse, toIncoming, toResponse } from './http/fetch-adapter.js';
@@ -141,14 +143,15 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
     const { core, deps } = state;
     let response: Response;
     let operationId: string | undefined;
+    const requestId = requestIdOf(request.headers.get(REQUEST_ID_HEADER));
     try {
-      const incoming = await toIncoming(request, path, ip, deps.config.maxBodyBytes);
+      const incoming = await toIncoming(request, path, ip, deps.config.maxBodyBytes, requestId);
       const out = await core.pipeline.handle(incoming);
       operationId = out.operationId;
-      response = toResponse(out, clock());
+      response = toResponse(out, clock(), requestId);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      response = problemResponse(err, path);
+      response = problemResponse(err, path, requestId);
     }
     if (operationId) {
       const id = operationId;
