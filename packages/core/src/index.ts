@@ -67,6 +67,15 @@ export { CORE_HANDLERS, type Core, type CoreOptions, type CoreServices, createCo
 export { ERROR_CODES, type ErrorCode } from './error-codes.js';
 export { CONTRACT } from './generated/contract.gen.js';
 export {
+  CORS_ALLOWED_METHODS,
+  CORS_EXPOSED_HEADERS,
+  CORS_MAX_AGE_S,
+  CORS_REQUEST_HEADERS,
+  type CorsPolicy,
+  checkCorsOrigin,
+  corsPolicy,
+} from './http/cors-policy.js';
+export {
   boolParam,
   type CookieSpec,
   caller,

@@ -8,6 +8,11 @@ const USAGE = `latchkey-mock: a stateful mock of the Latchkey API over HTTP
 
   latchkey-mock [--port 4010] [--host 127.0.0.1] [--seed seed.json]
                 [--rate-limit N] [--rate-window S] [--lockout-attempts N] [--lockout-duration S]
+                [--cors-origin http://localhost:5173 ...] [--cookie-samesite lax|strict|none]
+
+--cors-origin (repeatable) lets a browser page on that origin call the mock with its
+credentials, as LATCHKEY_CORS_ORIGINS does for the server; "*" is refused.
+--cookie-samesite sets the session cookies' SameSite (default lax); none also marks them Secure.
 
 --seed reads {"users": [{"username": "alice", "password": "...", "is_superuser": true}],
               "keys": [{"owner": "alice", "name": "ci", "key": "<at least 32 characters>"}]}
@@ -32,6 +37,8 @@ export async function runCli(argv: string[]): Promise<void> {
       'rate-window': { type: 'string' },
       'lockout-attempts': { type: 'string' },
       'lockout-duration': { type: 'string' },
+      'cors-origin': { type: 'string', multiple: true },
+      'cookie-samesite': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -53,11 +60,18 @@ export async function runCli(argv: string[]): Promise<void> {
   set('rateWindowS', number('rate-window', values['rate-window']));
   set('lockoutAttempts', number('lockout-attempts', values['lockout-attempts']));
   set('lockoutDurationS', number('lockout-duration', values['lockout-duration']));
+  const sameSite = values['cookie-samesite'];
+  if (sameSite !== undefined && !['lax', 'strict', 'none'].includes(sameSite)) {
+    throw new Error(`--cookie-samesite must be lax, strict or none, got ${sameSite}`);
+  }
+  if (sameSite === 'none') config.cookieSecure = true;
   const seed = values.seed ? (JSON.parse(readFileSync(values.seed, 'utf8')) as SeedSpec) : undefined;
   const running = await startMockServer({
     port: number('port', values.port) ?? 4010,
     host: values.host,
     config,
+    corsOrigins: values['cors-origin'] ?? [],
+    ...(sameSite ? { cookieSameSite: sameSite as 'lax' | 'strict' | 'none' } : {}),
     ...(seed ? { seed } : {}),
   });
   console.error(`latchkey-mock listening on ${running.url}`);

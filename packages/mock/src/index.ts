@@ -5,6 +5,7 @@
  * own rules (`@latchkey/core`) over an in-memory store; `scenarios` give overrides; `@latchkey/mock/node` and
  * `@latchkey/mock/browser` set msw up; `@latchkey/mock/server` serves the mock over HTTP.
  */
+export type { CookieSameSite } from './http/fetch-adapter.js';
 export { type MockExchange, observeResponses } from './http/observe.js';
 export {
   createLatchkeyHandlers,

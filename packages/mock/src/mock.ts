@@ -9,7 +9,7 @@ import {
   type RulesConfig,
 } from '@latchkey/core';
 import { type HttpHandler, http } from 'msw';
-import { problemResponse, toIncoming, toResponse } from './http/fetch-adapter.js';
+import { type CookieSameSite, problemResponse, toIncoming, toResponse } from './http/fetch-adapter.js';
 import { notifyObservers } from './http/observe.js';
 import { pageHandlers } from './pages.js';
 import { applySeed, type SeededData, type SeedSpec } from './seed.js';
@@ -49,6 +49,11 @@ export interface LatchkeyMockOptions {
   clientIp?: string;
   /** The clock, in epoch milliseconds (to test expiry without waiting). Default `Date.now`. */
   clock?: Clock;
+  /**
+   * SameSite of the session and CSRF cookies, as the server's `LATCHKEY_COOKIE_SAMESITE`:
+   * `lax` (default), `strict`, or `none` (which needs `config.cookieSecure`).
+   */
+  cookieSameSite?: CookieSameSite;
   /** Replace operation handlers (for the package's own tests of drift). */
   handlers?: Readonly<Record<string, Handler>>;
 }
@@ -122,6 +127,12 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
   const clientIp = options.clientIp ?? '127.0.0.1';
   const clock = options.clock ?? (() => Date.now());
+  const sameSite = options.cookieSameSite ?? 'lax';
+  if (sameSite === 'none' && !options.config?.cookieSecure) {
+    throw new TypeError(
+      'cookieSameSite none needs config.cookieSecure: browsers drop a SameSite=None cookie that is not Secure',
+    );
+  }
 
   const start = () => {
     const deps = createMemoryDeps(options.config, clock, (message, detail) => console.error(message, detail));
@@ -145,7 +156,7 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
       const incoming = await toIncoming(request, path, ip, deps.config.maxBodyBytes);
       const out = await core.pipeline.handle(incoming);
       operationId = out.operationId;
-      response = toResponse(out, clock());
+      response = toResponse(out, clock(), sameSite);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       response = problemResponse(err, path);

@@ -10,6 +10,7 @@ import { KyselyStore } from './db/kysely-store.js';
 import { migrateToLatest } from './db/migrator.js';
 import { docsHandlers } from './handlers/docs.handlers.js';
 import { bodyReader } from './http/body-reader.js';
+import { corsMiddleware } from './http/cors.js';
 import { corePipeline } from './http/koa-adapter.js';
 import { problemMiddleware } from './http/problem.js';
 import { requestLog } from './http/request-log.js';
@@ -147,6 +148,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.silent = true;
     koa.use(requestLog(logger));
     if (options.validateResponses) koa.use(responseContractCheck(core));
+    // Before everything that can answer, so that errors carry the CORS headers too.
+    koa.use(corsMiddleware(config, logger));
     koa.use(problemMiddleware(logger));
     koa.use(bodyReader(config.maxBodyBytes));
     koa.use(corePipeline(core, config));

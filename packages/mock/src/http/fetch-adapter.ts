@@ -27,14 +27,17 @@ export function readCookie(header: string | null, name: string): string | undefi
   return undefined;
 }
 
+/** The SameSite attribute of the session and CSRF cookies (the server's `LATCHKEY_COOKIE_SAMESITE`). */
+export type CookieSameSite = 'lax' | 'strict' | 'none';
+
 /** A Set-Cookie value, as the server's Koa writes it. */
-export function serializeCookie(cookie: CookieSpec, now: number): string {
+export function serializeCookie(cookie: CookieSpec, now: number, sameSite: CookieSameSite = 'lax'): string {
   const parts = [
     `${cookie.name}=${encodeURIComponent(cookie.value)}`,
     'path=/',
     `max-age=${cookie.maxAgeS}`,
     `expires=${new Date(now + cookie.maxAgeS * 1000).toUTCString()}`,
-    'samesite=lax',
+    `samesite=${sameSite}`,
   ];
   if (cookie.secure) parts.push('secure');
   if (cookie.httpOnly) parts.push('httponly');
@@ -66,9 +69,9 @@ export async function toIncoming(
 }
 
 /** The pipeline's answer as a fetch Response. */
-export function toResponse(out: OutgoingResponse, now: number): Response {
+export function toResponse(out: OutgoingResponse, now: number, sameSite: CookieSameSite = 'lax'): Response {
   const headers = new Headers(out.headers);
-  for (const cookie of out.cookies) headers.append('Set-Cookie', serializeCookie(cookie, now));
+  for (const cookie of out.cookies) headers.append('Set-Cookie', serializeCookie(cookie, now, sameSite));
   if (out.body === undefined || out.status === 204)
     return new Response(null, { status: out.status, headers });
   if (out.contentType && !out.contentType.includes('json')) {

@@ -38,15 +38,15 @@ function bodyOf(ctx: Context, maxBytes: number): IncomingBody {
   return { present: true, json: false, type: mediaType(ctx.get('content-type')), value: undefined };
 }
 
-/** Writes the core's answer to Koa's response. */
-function write(ctx: Context, out: OutgoingResponse): void {
+/** Writes the core's answer to Koa's response; cookies with the configured SameSite. */
+function write(ctx: Context, out: OutgoingResponse, sameSite: 'lax' | 'strict' | 'none'): void {
   ctx.status = out.status;
   ctx.set(out.headers);
   for (const cookie of out.cookies) {
     ctx.cookies.secure = cookie.secure;
     ctx.cookies.set(cookie.name, cookie.value, {
       path: '/',
-      sameSite: 'lax',
+      sameSite,
       secure: cookie.secure,
       httpOnly: cookie.httpOnly,
       maxAge: cookie.maxAgeS * 1000,
@@ -65,7 +65,7 @@ function write(ctx: Context, out: OutgoingResponse): void {
  */
 export function corePipeline(
   core: Core,
-  settings: { trustedProxies: string[]; maxBodyBytes: number },
+  settings: { trustedProxies: string[]; maxBodyBytes: number; cookieSameSite?: 'lax' | 'strict' | 'none' },
 ): Middleware {
   return async (ctx) => {
     const req = ctx.req;
@@ -95,6 +95,6 @@ export function corePipeline(
     const out = await core.pipeline.handle(request);
     ctx.state.operationId = out.operationId;
     if (out.principal) ctx.state.userId = out.principal.user.id;
-    write(ctx, out);
+    write(ctx, out, settings.cookieSameSite ?? 'lax');
   };
 }
