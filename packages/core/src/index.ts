@@ -47,6 +47,9 @@ export {
 export {
   AUTH_METHOD_SWITCHES,
   type AuthMethodSwitch,
+  COOKIE_SAME_SITE,
+  type CookieSameSite,
+  cookieSettingsProblem,
   DEFAULT_RULES,
   LIMITS,
   type RulesConfig,
@@ -67,6 +70,15 @@ export { ContractValidator, fieldErrors } from './contract/validation.js';
 export { CORE_HANDLERS, type Core, type CoreOptions, type CoreServices, createCore } from './core.js';
 export { ERROR_CODES, type ErrorCode } from './error-codes.js';
 export { CONTRACT } from './generated/contract.gen.js';
+export {
+  CORS_ALLOWED_METHODS,
+  CORS_EXPOSED_HEADERS,
+  CORS_MAX_AGE_S,
+  CORS_REQUEST_HEADERS,
+  type CorsPolicy,
+  checkCorsOrigin,
+  corsPolicy,
+} from './http/cors-policy.js';
 export {
   boolParam,
   type CookieSpec,

@@ -2,8 +2,10 @@ import {
   ApiError,
   type Clock,
   type CoreServices,
+  cookieSettingsProblem,
   createCore,
   createMemoryDeps,
+  DEFAULT_RULES,
   type Handler,
   type MemoryStore,
   REQUEST_ID_HEADER,
@@ -124,6 +126,8 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
   const clientIp = options.clientIp ?? '127.0.0.1';
   const clock = options.clock ?? (() => Date.now());
+  const cookieProblem = cookieSettingsProblem({ ...DEFAULT_RULES, ...options.config });
+  if (cookieProblem) throw new TypeError(`config.cookieSameSite: ${cookieProblem} (config.cookieSecure)`);
 
   const start = () => {
     const deps = createMemoryDeps(options.config, clock, (message, detail) => console.error(message, detail));

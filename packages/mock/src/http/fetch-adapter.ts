@@ -35,7 +35,7 @@ export function serializeCookie(cookie: CookieSpec, now: number): string {
     'path=/',
     `max-age=${cookie.maxAgeS}`,
     `expires=${new Date(now + cookie.maxAgeS * 1000).toUTCString()}`,
-    'samesite=lax',
+    `samesite=${cookie.sameSite}`,
   ];
   if (cookie.secure) parts.push('secure');
   if (cookie.httpOnly) parts.push('httponly');
