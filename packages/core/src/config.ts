@@ -2,6 +2,10 @@
 export const AUTH_METHOD_SWITCHES = ['header', 'bearer', 'token', 'query', 'basic', 'session'] as const;
 export type AuthMethodSwitch = (typeof AUTH_METHOD_SWITCHES)[number];
 
+/** The SameSite values of the session and CSRF cookies. */
+export const COOKIE_SAME_SITE = ['lax', 'strict', 'none'] as const;
+export type CookieSameSite = (typeof COOKIE_SAME_SITE)[number];
+
 /**
  * The settings the rules depend on. The server reads them from `LATCHKEY_*` variables; the
  * mock takes them as options. Every field has the server's default in {@link DEFAULT_RULES}.
@@ -26,6 +30,8 @@ export interface RulesConfig {
   apiTokenTtlDays: number;
   /** Always mark the session cookie Secure (`LATCHKEY_COOKIE_SECURE`). */
   cookieSecure: boolean;
+  /** SameSite of the session and CSRF cookies (`LATCHKEY_COOKIE_SAMESITE`). */
+  cookieSameSite: CookieSameSite;
   /** Minimum length of a new password (`LATCHKEY_PASSWORD_MIN_LENGTH`). */
   passwordMinLength: number;
   /** Largest accepted request body in bytes (`LATCHKEY_MAX_BODY_BYTES`). */
@@ -60,6 +66,7 @@ export const DEFAULT_RULES: RulesConfig = {
   jwtTtlSeconds: 7 * 24 * 3600,
   apiTokenTtlDays: 30,
   cookieSecure: false,
+  cookieSameSite: 'lax',
   passwordMinLength: 10,
   maxBodyBytes: 65_536,
   rateLimit: 100,
@@ -78,3 +85,20 @@ export const LIMITS = {
   /** How deep a JSON body may nest; no operation needs more than a few levels. */
   maxBodyDepth: 32,
 } as const;
+
+/**
+ * What is wrong with the cookie settings, or undefined: browsers drop a SameSite=None cookie
+ * that is not Secure, so `none` needs `cookieSecure`.
+ *
+ * @example
+ * ```ts
+ * cookieSettingsProblem({ cookieSameSite: 'none', cookieSecure: false }); // 'SameSite none needs …'
+ * ```
+ */
+export function cookieSettingsProblem(
+  rules: Pick<RulesConfig, 'cookieSameSite' | 'cookieSecure'>,
+): string | undefined {
+  return rules.cookieSameSite === 'none' && !rules.cookieSecure
+    ? 'SameSite none needs Secure cookies: browsers drop a SameSite=None cookie that is not Secure'
+    : undefined;
+}

@@ -47,6 +47,9 @@ export {
 export {
   AUTH_METHOD_SWITCHES,
   type AuthMethodSwitch,
+  COOKIE_SAME_SITE,
+  type CookieSameSite,
+  cookieSettingsProblem,
   DEFAULT_RULES,
   LIMITS,
   type RulesConfig,
@@ -68,6 +71,15 @@ export { CORE_HANDLERS, type Core, type CoreOptions, type CoreServices, createCo
 export { ERROR_CODES, type ErrorCode } from './error-codes.js';
 export { CONTRACT } from './generated/contract.gen.js';
 export {
+  CORS_ALLOWED_METHODS,
+  CORS_EXPOSED_HEADERS,
+  CORS_MAX_AGE_S,
+  CORS_REQUEST_HEADERS,
+  type CorsPolicy,
+  checkCorsOrigin,
+  corsPolicy,
+} from './http/cors-policy.js';
+export {
   boolParam,
   type CookieSpec,
   caller,
@@ -88,6 +100,7 @@ export {
   UNLIMITED_OPERATIONS,
 } from './http/pipeline.js';
 export { isJsonType, mediaType, readJsonBody } from './http/read-body.js';
+export { MAX_REQUEST_ID_LENGTH, REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 export {
   type KeyOrigin,
   type KeyRecord,

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiError, stripMappedV4, toProblem } from '@latchkey/core';
+import { ApiError, corsPolicy, DEFAULT_RULES, stripMappedV4, toProblem } from '@latchkey/core';
+import { applyCors } from './http/cors.js';
 import { createLatchkeyMock, type LatchkeyMock, type LatchkeyMockOptions } from './mock.js';
 
 /**
@@ -16,6 +17,11 @@ export interface MockServerOptions extends Omit<LatchkeyMockOptions, 'baseUrl' |
   port?: number;
   /** Address to listen on. Default 127.0.0.1. */
   host?: string;
+  /**
+   * Origins of browser pages that may call the mock with their credentials, as the server's
+   * `LATCHKEY_CORS_ORIGINS`: each exactly `scheme://host[:port]`; `*` is refused. Default none.
+   */
+  corsOrigins?: string[];
 }
 
 /**
@@ -63,7 +69,8 @@ async function send(res: ServerResponse, response: Response, head: boolean): Pro
 }
 
 /**
- * Serves the mock over HTTP for consumers that are not JavaScript: the same handlers and
+ * Serves the mock over HTTP for consumers that are not JavaScript and for browser pages on
+ * other origins (`corsOrigins`, answered as the server answers them): the same handlers and
  * state as the msw mock, the client address taken from the socket. Also run by the
  * `latchkey-mock` command.
  *
@@ -77,9 +84,14 @@ async function send(res: ServerResponse, response: Response, head: boolean): Pro
  */
 export async function startMockServer(options: MockServerOptions = {}): Promise<RunningMockServer> {
   const host = options.host ?? '127.0.0.1';
+  const cors = corsPolicy(
+    options.corsOrigins ?? [],
+    options.config?.apiKeyHeaders ?? DEFAULT_RULES.apiKeyHeaders,
+  );
   let mock: LatchkeyMock | undefined;
   let origin = '';
   const server = createServer((req, res) => {
+    if (applyCors(req, res, cors)) return;
     void (async () => {
       const request = await toRequest(req, origin);
       const clientIp = stripMappedV4(req.socket.remoteAddress ?? '127.0.0.1');

@@ -2,11 +2,15 @@ import {
   ApiError,
   type Clock,
   type CoreServices,
+  cookieSettingsProblem,
   createCore,
   createMemoryDeps,
+  DEFAULT_RULES,
   type Handler,
   type MemoryStore,
+  REQUEST_ID_HEADER,
   type RulesConfig,
+  requestIdOf,
 } from '@latchkey/core';
 import { type HttpHandler, http } from 'msw';
 import { problemResponse, toIncoming, toResponse } from './http/fetch-adapter.js';
@@ -122,6 +126,8 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
   const basePath = new URL(baseUrl).pathname.replace(/\/+$/, '');
   const clientIp = options.clientIp ?? '127.0.0.1';
   const clock = options.clock ?? (() => Date.now());
+  const cookieProblem = cookieSettingsProblem({ ...DEFAULT_RULES, ...options.config });
+  if (cookieProblem) throw new TypeError(`config.cookieSameSite: ${cookieProblem} (config.cookieSecure)`);
 
   const start = () => {
     const deps = createMemoryDeps(options.config, clock, (message, detail) => console.error(message, detail));
@@ -141,14 +147,15 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
     const { core, deps } = state;
     let response: Response;
     let operationId: string | undefined;
+    const requestId = requestIdOf(request.headers.get(REQUEST_ID_HEADER));
     try {
-      const incoming = await toIncoming(request, path, ip, deps.config.maxBodyBytes);
+      const incoming = await toIncoming(request, path, ip, deps.config.maxBodyBytes, requestId);
       const out = await core.pipeline.handle(incoming);
       operationId = out.operationId;
-      response = toResponse(out, clock());
+      response = toResponse(out, clock(), requestId);
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
-      response = problemResponse(err, path);
+      response = problemResponse(err, path, requestId);
     }
     if (operationId) {
       const id = operationId;

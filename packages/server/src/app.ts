@@ -11,6 +11,7 @@ import { migrateToLatest } from './db/migrator.js';
 import { docsHandlers } from './handlers/docs.handlers.js';
 import { metaHandlers } from './handlers/meta.handlers.js';
 import { bodyReader } from './http/body-reader.js';
+import { corsMiddleware } from './http/cors.js';
 import { corePipeline } from './http/koa-adapter.js';
 import { problemMiddleware } from './http/problem.js';
 import { requestContext } from './http/request-context.js';
@@ -169,6 +170,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     if (metrics.enabled) koa.use(requestMetrics(metrics));
     koa.use(htmlDelivery());
     if (options.validateResponses) koa.use(responseContractCheck(core));
+    // Before everything that can answer, so that errors carry the CORS headers too.
+    koa.use(corsMiddleware(config, logger));
     koa.use(problemMiddleware(logger));
     koa.use(bodyReader(config.maxBodyBytes));
     koa.use(corePipeline(core, config));

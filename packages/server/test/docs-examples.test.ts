@@ -11,7 +11,9 @@ import { PASSWORD, startTestServer, type TestServer } from './support/test-serve
  * that block, and every curl in it must answer 2xx, or the status written in a comment right
  * after it (`# 409 …`). The guides' URL, http://127.0.0.1:8800, is rewritten to the test
  * server's. A block preceded by `<!-- docs-test: empty-server -->` runs against a server with
- * no user (the bootstrap examples); every other block gets a superuser `admin` and:
+ * no user (the bootstrap examples); one preceded by `<!-- docs-test: env LATCHKEY_X=value … -->`
+ * against a server with those settings. Every block but the empty-server ones gets a superuser
+ * `admin` and:
  */
 interface ExampleEnv {
   /** admin's password */
@@ -36,6 +38,8 @@ interface Example {
   emptyServer: boolean;
   /** Why the block is not run, from `<!-- docs-test: not-run: <reason> -->`. */
   notRun: string | undefined;
+  /** Server settings, from `<!-- docs-test: env LATCHKEY_X=value ... -->`. */
+  serverEnv: Record<string, string>;
 }
 
 function markdownFiles(dir: string): string[] {
@@ -69,9 +73,24 @@ function curlExamples(file: string, markdown: string): Example[] {
     const code = body.join('\n');
     if (['sh', 'bash', 'shell'].includes(open[2] ?? '') && /\bcurl\b/.test(code)) {
       const notRun = /^not-run:\s*(\S.*)$/.exec(instruction ?? '')?.[1];
-      if (instruction !== undefined && instruction !== 'empty-server' && !notRun)
+      const settings = /^env((?:\s+LATCHKEY_[A-Z0-9_]+=\S*)+)$/.exec(instruction ?? '')?.[1];
+      if (instruction !== undefined && instruction !== 'empty-server' && !notRun && !settings)
         throw new Error(`${file}:${i + 1}: unknown docs-test instruction "${instruction}"`);
-      examples.push({ file, line: i + 1, code, emptyServer: instruction === 'empty-server', notRun });
+      const serverEnv = Object.fromEntries(
+        (settings ?? '')
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean)
+          .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+      );
+      examples.push({
+        file,
+        line: i + 1,
+        code,
+        emptyServer: instruction === 'empty-server',
+        notRun,
+        serverEnv,
+      });
     }
     i = j;
   }
@@ -181,7 +200,7 @@ describe('curl examples in docs/', () => {
   it.each(examples.filter((e) => !e.notRun).map((e) => [`${e.file}:${e.line}`, e] as const))(
     '%s',
     async (_where, example) => {
-      const s = await startTestServer('sqlite');
+      const s = await startTestServer('sqlite', example.serverEnv);
       try {
         const env = example.emptyServer ? {} : await seed(s);
         const code = example.code.replaceAll(GUIDE_URL, s.baseUrl);

@@ -1,7 +1,7 @@
 import { ApiError } from '../api-error.js';
 import type { Actor } from '../audit/audit.record.js';
 import type { Principal } from '../auth/credential.js';
-import { LIMITS, type RulesConfig } from '../config.js';
+import { type CookieSameSite, LIMITS, type RulesConfig } from '../config.js';
 import type { ContractDocument } from '../contract/types.js';
 import type { CoreServices } from '../core.js';
 
@@ -12,6 +12,7 @@ export interface CookieSpec {
   maxAgeS: number;
   httpOnly: boolean;
   secure: boolean;
+  sameSite: CookieSameSite;
 }
 
 /** What an operation's handler gets: what the pipeline found, and the services. */

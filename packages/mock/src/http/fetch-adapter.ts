@@ -7,6 +7,7 @@ import {
   NO_BODY,
   type OutgoingResponse,
   PROBLEM_JSON,
+  REQUEST_ID_HEADER,
   readJsonBody,
   toProblem,
 } from '@latchkey/core';
@@ -34,7 +35,7 @@ export function serializeCookie(cookie: CookieSpec, now: number): string {
     'path=/',
     `max-age=${cookie.maxAgeS}`,
     `expires=${new Date(now + cookie.maxAgeS * 1000).toUTCString()}`,
-    'samesite=lax',
+    `samesite=${cookie.sameSite}`,
   ];
   if (cookie.secure) parts.push('secure');
   if (cookie.httpOnly) parts.push('httponly');
@@ -47,6 +48,7 @@ export async function toIncoming(
   path: string,
   clientIp: string,
   maxBodyBytes: number,
+  requestId: string,
 ): Promise<IncomingRequest> {
   const url = new URL(request.url);
   const hasBody = request.method !== 'GET' && request.method !== 'HEAD';
@@ -62,12 +64,14 @@ export async function toIncoming(
     clientIp,
     secure: url.protocol === 'https:',
     body,
+    requestId,
   };
 }
 
-/** The pipeline's answer as a fetch Response. */
-export function toResponse(out: OutgoingResponse, now: number): Response {
+/** The pipeline's answer as a fetch Response, carrying the request's id like the server's. */
+export function toResponse(out: OutgoingResponse, now: number, requestId: string): Response {
   const headers = new Headers(out.headers);
+  headers.set(REQUEST_ID_HEADER, requestId);
   for (const cookie of out.cookies) headers.append('Set-Cookie', serializeCookie(cookie, now));
   if (out.body === undefined || out.status === 204)
     return new Response(null, { status: out.status, headers });
@@ -80,9 +84,9 @@ export function toResponse(out: OutgoingResponse, now: number): Response {
 }
 
 /** A problem response for an error outside the pipeline (a body that cannot be read). */
-export function problemResponse(error: ApiError, path: string): Response {
-  return new Response(JSON.stringify(toProblem(error, path)), {
+export function problemResponse(error: ApiError, path: string, requestId: string): Response {
+  return new Response(JSON.stringify(toProblem(error, path, requestId)), {
     status: error.status,
-    headers: { ...error.headers, 'Content-Type': PROBLEM_JSON },
+    headers: { ...error.headers, 'Content-Type': PROBLEM_JSON, [REQUEST_ID_HEADER]: requestId },
   });
 }

@@ -16,6 +16,10 @@ export interface TargetSettings {
   authMethods?: ('header' | 'bearer' | 'token' | 'query' | 'basic' | 'session')[];
   /** Start with no user and no key (bootstrap). */
   empty?: boolean;
+  /** Header names that carry an API key (the server's LATCHKEY_API_KEY_HEADERS). */
+  apiKeyHeaders?: string[];
+  /** Origins of browser pages allowed to call it (LATCHKEY_CORS_ORIGINS); HTTP targets only. */
+  corsOrigins?: string[];
 }
 
 /** The mock's settings for a scenario's. */
@@ -24,6 +28,7 @@ export function mockConfig(settings: TargetSettings) {
     ...(settings.rateLimit ? { rateLimit: settings.rateLimit } : {}),
     ...(settings.lockoutAttempts ? { lockoutAttempts: settings.lockoutAttempts } : {}),
     ...(settings.authMethods ? { authMethods: settings.authMethods } : {}),
+    ...(settings.apiKeyHeaders ? { apiKeyHeaders: settings.apiKeyHeaders } : {}),
   };
 }
 

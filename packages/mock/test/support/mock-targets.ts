@@ -32,7 +32,12 @@ export async function startMswMock(settings: TargetSettings = {}): Promise<Targe
 
 /** The mock HTTP server on a free port, as a consumer in another language reaches it. */
 export async function startHttpMock(settings: TargetSettings = {}): Promise<Target> {
-  const running = await startMockServer({ port: 0, seed: mockSeed(settings), config: mockConfig(settings) });
+  const running = await startMockServer({
+    port: 0,
+    seed: mockSeed(settings),
+    config: mockConfig(settings),
+    ...(settings.corsOrigins ? { corsOrigins: settings.corsOrigins } : {}),
+  });
   return {
     baseUrl: running.url,
     fetch: (input, init) => globalThis.fetch(input, init),

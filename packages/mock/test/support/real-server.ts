@@ -19,6 +19,8 @@ export async function startRealServer(settings: TargetSettings = {}): Promise<Ta
     ...(settings.authMethods ? { LATCHKEY_AUTH_METHODS: settings.authMethods.join(',') } : {}),
     ...(settings.rateLimit ? { LATCHKEY_RATE_LIMIT: String(settings.rateLimit) } : {}),
     ...(settings.lockoutAttempts ? { LATCHKEY_LOCKOUT_ATTEMPTS: String(settings.lockoutAttempts) } : {}),
+    ...(settings.apiKeyHeaders ? { LATCHKEY_API_KEY_HEADERS: settings.apiKeyHeaders.join(',') } : {}),
+    ...(settings.corsOrigins ? { LATCHKEY_CORS_ORIGINS: settings.corsOrigins.join(',') } : {}),
   });
   const app = await createApp(config, { validateResponses: true });
   const server = app.koa.listen(0, '127.0.0.1');

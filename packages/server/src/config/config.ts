@@ -1,5 +1,14 @@
 import path from 'node:path';
-import { AUTH_METHOD_SWITCHES, type AuthMethodSwitch, parseIpRules, type RulesConfig } from '@latchkey/core';
+import {
+  AUTH_METHOD_SWITCHES,
+  type AuthMethodSwitch,
+  COOKIE_SAME_SITE,
+  type CookieSameSite,
+  checkCorsOrigin,
+  cookieSettingsProblem,
+  parseIpRules,
+  type RulesConfig,
+} from '@latchkey/core';
 
 export { AUTH_METHOD_SWITCHES, type AuthMethodSwitch } from '@latchkey/core';
 
@@ -23,6 +32,8 @@ export interface Config extends RulesConfig {
   jwtTtlSeconds: number;
   apiTokenTtlDays: number;
   cookieSecure: boolean;
+  /** Origins of browser pages that may call the API (CORS), exactly as browsers send them. */
+  corsOrigins: string[];
   passwordMinLength: number;
   maxBodyBytes: number;
   usageFlushMs: number;
@@ -258,6 +269,39 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     description: 'Always mark the session cookie Secure (it is whenever the request came over HTTPS).',
     default: 'false',
     parse: boolean,
+  },
+  {
+    key: 'cookieSameSite',
+    env: 'LATCHKEY_COOKIE_SAMESITE',
+    description:
+      'SameSite of the session and CSRF cookies: lax, strict, or none (sent by pages on other sites too, where the browser allows third-party cookies; needs LATCHKEY_COOKIE_SECURE=true). See docs/cors.md.',
+    default: 'lax',
+    parse: (raw) => {
+      const v = raw.trim().toLowerCase();
+      if (!(COOKIE_SAME_SITE as readonly string[]).includes(v))
+        throw new BadValue('must be lax, strict or none');
+      return v as CookieSameSite;
+    },
+  },
+  {
+    key: 'corsOrigins',
+    env: 'LATCHKEY_CORS_ORIGINS',
+    description:
+      'Origins of browser pages allowed to call the API with their credentials, comma separated, each exactly scheme://host[:port] (for example https://app.example,http://localhost:5173); "*" is refused. Empty: no page on another origin may read an answer. See docs/cors.md.',
+    default: '',
+    parse: (raw) => {
+      const items = list(raw);
+      const problems: string[] = [];
+      for (const item of items) {
+        try {
+          checkCorsOrigin(item);
+        } catch (err) {
+          problems.push((err as Error).message);
+        }
+      }
+      if (problems.length) throw new BadValue(problems.join('; '));
+      return [...new Set(items)];
+    },
   },
   {
     key: 'passwordMinLength',
@@ -503,6 +547,16 @@ export function loadConfig(
     out.adminPassword.length < out.passwordMinLength
   ) {
     problems.push(`LATCHKEY_ADMIN_PASSWORD: must be at least ${out.passwordMinLength} characters`);
+  }
+  const cookieProblem =
+    out.cookieSameSite && typeof out.cookieSecure === 'boolean'
+      ? cookieSettingsProblem({
+          cookieSameSite: out.cookieSameSite as CookieSameSite,
+          cookieSecure: out.cookieSecure,
+        })
+      : undefined;
+  if (cookieProblem) {
+    problems.push(`LATCHKEY_COOKIE_SAMESITE=none needs LATCHKEY_COOKIE_SECURE=true: ${cookieProblem}`);
   }
   if (Array.isArray(out.authMethods) && out.authMethods.length === 0) {
     problems.push('LATCHKEY_AUTH_METHODS: at least one method must stay enabled');

@@ -46,7 +46,7 @@ function write(ctx: Context, out: OutgoingResponse): void {
     ctx.cookies.secure = cookie.secure;
     ctx.cookies.set(cookie.name, cookie.value, {
       path: '/',
-      sameSite: 'lax',
+      sameSite: cookie.sameSite,
       secure: cookie.secure,
       httpOnly: cookie.httpOnly,
       maxAge: cookie.maxAgeS * 1000,

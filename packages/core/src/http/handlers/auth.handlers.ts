@@ -14,9 +14,11 @@ function loginCookies(
   session: { value: string; csrf: string; maxAgeS: number },
 ): CookieSpec[] {
   const secure = c.secure || c.config.cookieSecure;
+  const sameSite = c.config.cookieSameSite;
+  const { maxAgeS } = session;
   return [
-    { name: SESSION_COOKIE, value: session.value, maxAgeS: session.maxAgeS, httpOnly: true, secure },
-    { name: CSRF_COOKIE, value: session.csrf, maxAgeS: session.maxAgeS, httpOnly: false, secure },
+    { name: SESSION_COOKIE, value: session.value, maxAgeS, httpOnly: true, secure, sameSite },
+    { name: CSRF_COOKIE, value: session.csrf, maxAgeS, httpOnly: false, secure, sameSite },
   ];
 }
 
