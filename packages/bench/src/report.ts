@@ -10,7 +10,7 @@ export interface Round extends LoadResult {
 export interface ScenarioResult {
   id: string;
   label: string;
-  system: 'koa' | 'latchkey' | 'better-auth';
+  system: 'koa' | 'latchkey' | 'better-auth' | 'nginx';
   keys: number;
   rounds: Round[];
 }
@@ -147,10 +147,10 @@ export function chartSvg(report: BenchReport): string {
   const width = labelW + barW + 140;
   const max = Math.max(1, ...rows.map((r) => r.ratio));
   const x = (v: number) => labelW + (v / max) * barW;
-  const colour = { koa: '#9ca3af', latchkey: '#2563eb', 'better-auth': '#dc2626' } as const;
+  const colour = { koa: '#9ca3af', latchkey: '#2563eb', 'better-auth': '#dc2626', nginx: '#059669' } as const;
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, sans-serif" font-size="13">`,
-    `<title>Latchkey, bare Koa and better-auth: throughput as a multiple of bare Koa</title>`,
+    `<title>Latchkey, bare Koa, nginx and better-auth: throughput as a multiple of bare Koa</title>`,
     `<rect width="100%" height="100%" fill="#ffffff"/>`,
     `<text x="${labelW}" y="22" font-weight="600">Throughput as a multiple of bare Koa (median of ${report.options.rounds} rounds)</text>`,
   ];
@@ -184,7 +184,7 @@ export function resultsMarkdown(report: BenchReport, checks: TargetCheck[]): str
   );
   for (const s of report.scenarios) {
     lines.push(
-      `| ${s.label} | ${s.keys ? s.keys.toLocaleString('en-US') : '–'} | ${Math.round(s.rps).toLocaleString('en-US')} | ${s.ratio.toFixed(3)} | ${s.p50Ms.toFixed(2)} | ${s.p99Ms.toFixed(2)} | ${s.rssMb} |`,
+      `| ${s.label} | ${s.keys ? s.keys.toLocaleString('en-US') : '–'} | ${Math.round(s.rps).toLocaleString('en-US')} | ${s.ratio.toFixed(3)} | ${s.p50Ms.toFixed(2)} | ${s.p99Ms.toFixed(2)} | ${s.rssMb == null || Number.isNaN(s.rssMb) ? '–' : s.rssMb} |`,
     );
   }
   lines.push(

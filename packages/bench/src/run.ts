@@ -9,8 +9,17 @@ import { cpus, tmpdir, totalmem } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+// The nginx runner and the configuration of docs/proxy.md, shared with the proxy test suite.
+import {
+  NGINX,
+  plainProxyServer,
+  proxyGuideConfig,
+  type RunningNginx,
+  startNginx,
+  stopAllNginx,
+} from '../../server/test/support/nginx.js';
 import { hasTaskset, type LoadResult, pickGenerator, pinned, runLoad } from './load.js';
-import { type BenchReport, type ScenarioResult, summarise, writeReport } from './report.js';
+import { type BenchReport, median, type ScenarioResult, summarise, writeReport } from './report.js';
 import { BENCH_PASSWORD, BENCH_USER, type Seeded, seedPostgres, seedSqlite } from './seed.js';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -125,7 +134,8 @@ async function stopAll(): Promise<void> {
 }
 
 /** Resident memory of a server process, in MB. */
-function rssMb(child: ChildProcess): number {
+function rssMb(child: ChildProcess | undefined): number {
+  if (!child) return Number.NaN;
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN);
   return Math.round((kb / 1024) * 10) / 10;
@@ -147,7 +157,8 @@ async function postgresReachable(): Promise<string | undefined> {
 interface Scenario {
   id: string;
   label: string;
-  server: Running;
+  /** Where the load goes; `child` is the process whose memory the row reports (none for nginx). */
+  server: { url: string; child?: ChildProcess };
   headers?: Record<string, string>;
   randomKeysFile?: string;
   /** The path asked for; `GET /api/v1/auth/whoami` when left out. */
@@ -155,7 +166,7 @@ interface Scenario {
   /** A JSON body to POST to `path`. */
   body?: string;
   keys: number;
-  system: 'koa' | 'latchkey' | 'better-auth';
+  system: 'koa' | 'latchkey' | 'better-auth' | 'nginx';
 }
 
 async function main(): Promise<void> {
@@ -376,6 +387,46 @@ async function main(): Promise<void> {
         },
       );
     }
+    // nginx in front of bare Koa, with and without auth_request to Latchkey (the
+    // configuration of docs/proxy.md), side by side in the same rounds.
+    let nginx: RunningNginx | undefined;
+    if (NGINX) {
+      nginx = await startNginx({
+        ports: 2,
+        core: serverCore,
+        http: ({ ports, dir }) =>
+          [
+            plainProxyServer({ listen: ports[0] as number, appServer: new URL(koa.url).host }),
+            proxyGuideConfig({
+              listen: ports[1] as number,
+              latchkey: new URL(lkSmall.url).host,
+              api: new URL(koa.url).host,
+              dir,
+            }),
+          ].join('\n'),
+      });
+      const [plainPort, authPort] = nginx.ports as [number, number];
+      scenarios.push(
+        {
+          id: 'nginx-plain',
+          label: 'nginx → bare Koa (no auth)',
+          server: { url: `http://127.0.0.1:${plainPort}` },
+          headers: { 'X-API-Key': small.hotKey },
+          keys: 0,
+          system: 'nginx',
+        },
+        {
+          id: 'nginx-auth',
+          label: 'nginx auth_request → Latchkey, → bare Koa',
+          server: { url: `http://127.0.0.1:${authPort}` },
+          headers: { 'X-API-Key': small.hotKey },
+          keys: small.count,
+          system: 'nginx',
+        },
+      );
+    } else {
+      notes.push('nginx was not found (apt-get install nginx-light): the nginx rows are missing.');
+    }
     if (ba) {
       scenarios.push({
         id: 'better-auth-hot',
@@ -451,8 +502,18 @@ async function main(): Promise<void> {
       notes,
       scenarios: [...results.values()].map(summarise),
     };
+    const byId = new Map(report.scenarios.map((s) => [s.id, s]));
+    const plain = byId.get('nginx-plain');
+    const guarded = byId.get('nginx-auth');
+    if (plain && guarded) {
+      const perRound = guarded.rounds.map((r, i) => r.rps / (plain.rounds[i]?.rps ?? Number.NaN));
+      notes.push(
+        `nginx with auth_request to Latchkey answered ${median(perRound).toFixed(3)} × the requests of the same nginx without auth (median of per-round ratios, same rounds).`,
+      );
+    }
     writeReport(report, ROOT);
   } finally {
+    await stopAllNginx();
     await stopAll();
     if (!pgProblem) {
       const client = new pg.Client({ connectionString: POSTGRES_URL });
@@ -465,11 +526,12 @@ async function main(): Promise<void> {
 }
 
 process.once('SIGINT', () => {
-  void stopAll().then(() => process.exit(130));
+  void Promise.all([stopAllNginx(), stopAll()]).then(() => process.exit(130));
 });
 
 main().catch(async (err) => {
   process.stderr.write(`[bench] failed: ${(err as Error).message}\n`);
+  await stopAllNginx();
   await stopAll();
   process.exit(1);
 });

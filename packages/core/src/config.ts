@@ -24,6 +24,11 @@ export interface RulesConfig {
   apiKeyHeaders: string[];
   /** Only superusers may use the API (`LATCHKEY_SUPERUSER_ONLY`). */
   superuserOnly: boolean;
+  /**
+   * Forward authentication needs a credential (`LATCHKEY_LOGIN_REQUIRED`); when false, a
+   * request without one and with a safe method passes as Anonymous.
+   */
+  loginRequired: boolean;
   /** Lifetime of a login, in seconds (`LATCHKEY_JWT_TTL_S`). */
   jwtTtlSeconds: number;
   /** Lifetime of tokens from get_api_token, in days (`LATCHKEY_API_TOKEN_TTL_DAYS`). */
@@ -63,6 +68,7 @@ export const DEFAULT_RULES: RulesConfig = {
   authMethods: [...AUTH_METHOD_SWITCHES],
   apiKeyHeaders: ['X-API-Key'],
   superuserOnly: false,
+  loginRequired: true,
   jwtTtlSeconds: 7 * 24 * 3600,
   apiTokenTtlDays: 30,
   cookieSecure: false,

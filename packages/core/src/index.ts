@@ -79,6 +79,7 @@ export {
   checkCorsOrigin,
   corsPolicy,
 } from './http/cors-policy.js';
+export { FORWARD_OPERATIONS, originalRequest, passesAnonymously } from './http/forward.js';
 export {
   boolParam,
   type CookieSpec,

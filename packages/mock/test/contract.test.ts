@@ -291,6 +291,18 @@ describe('every operation answers inside the contract', () => {
         json: { key: bob },
       }),
     );
+    const forward = (headers: Record<string, string>, query = '') =>
+      call('GET', `/api/v1/auth/forward${query}`, { headers });
+    note('forwardAuth', await forward({ 'X-Original-Method': 'GET', 'X-API-Key': bob }));
+    note('forwardAuth', await forward({ 'X-API-Key': bob }));
+    note('forwardAuth', await forward({ 'X-Original-Method': 'GET' }));
+    note(
+      'forwardAuth',
+      await forward(
+        { 'X-Original-Method': 'GET', 'X-API-Key': mock.seeded.keys['root read-only']!.key },
+        '?permission=archive.snapshots:read',
+      ),
+    );
     const bobKeyId = mock.seeded.keys['bob key']!.id;
     note(
       'adminDeactivateKey',
@@ -383,6 +395,10 @@ describe('every operation answers inside the contract', () => {
         'createKey 415',
         'deactivateKey 200',
         'deleteKey 204',
+        'forwardAuth 200',
+        'forwardAuth 400',
+        'forwardAuth 401',
+        'forwardAuth 403',
         'getApiToken 200',
         'getBootstrapStatus 200',
         'getDocs 200',

@@ -61,6 +61,8 @@ const HEADERS = [
   'cache-control',
   'location',
   'www-authenticate',
+  'allow',
+  'x-auth-permissions',
   'retry-after',
   'x-auth-method',
   'x-auth-expires',
@@ -339,6 +341,50 @@ describe('parity of the server, the msw mock and the mock HTTP server', () => {
     const seen = results.get('real server')!;
     expect(seen.find((o) => o.probe === 'verify: lacks')!.status).toBe(200);
     expect(seen.find((o) => o.probe === 'scoped creates wider')!.status).toBe(403);
+  });
+
+  it('answers forward authentication alike, anonymous reads included', async () => {
+    const results = await runEverywhere({ loginRequired: false }, async (send) => {
+      const admin = await loginAs(send, ADMIN.username, ADMIN.password);
+      const key = await send('create read-only', {
+        method: 'POST',
+        path: '/api/v1/keys',
+        headers: admin,
+        json: { name: 'proxied', write_enabled: false, permissions: ['archive.*:read'] },
+      });
+      const forward = (probe: string, headers: Record<string, string>, query = '') =>
+        send(`forward: ${probe}`, { path: `/api/v1/auth/forward${query}`, headers });
+      await forward('no method', { 'x-api-key': key.key });
+      await forward('bad method', { 'x-api-key': key.key, 'x-original-method': 'GET /' });
+      await forward('read', { 'x-api-key': key.key, 'x-original-method': 'GET' });
+      await forward(
+        'read with permission',
+        { 'x-api-key': key.key, 'x-original-method': 'GET' },
+        '?permission=archive.tags:read',
+      );
+      await forward(
+        'lacks permission',
+        { 'x-api-key': key.key, 'x-original-method': 'GET' },
+        '?permission=archive.tags:write',
+      );
+      await forward('write', { 'x-api-key': key.key, 'x-forwarded-method': 'POST' });
+      await forward('query key', {
+        'x-original-method': 'GET',
+        'x-original-uri': `/snapshots?api_key=${key.key}`,
+      });
+      await forward('anonymous read', { 'x-original-method': 'GET' });
+      await forward('anonymous write', { 'x-original-method': 'PUT' });
+      await forward('anonymous with permission', { 'x-original-method': 'GET' }, '?permission=a:b');
+      await forward('wrong key', { 'x-original-method': 'GET', 'x-api-key': 'lk_wrong' });
+      await send('meta', { path: '/meta' });
+      await send('wrong method', { method: 'PUT', path: '/api/v1/keys' });
+    });
+    expectParity(results, 15);
+    const seen = results.get('real server')!;
+    expect(seen.find((o) => o.probe === 'forward: anonymous read')!.headers['x-auth-method']).toBe(
+      'Anonymous',
+    );
+    expect(seen.find((o) => o.probe === 'wrong method')!.headers.allow).toBe('GET, POST, HEAD');
   });
 
   it('bootstraps alike', async () => {

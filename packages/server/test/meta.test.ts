@@ -47,6 +47,12 @@ describeEachDialect('exempt endpoints', (dialect) => {
     const wrong = await s.call('/api/v1/keys', { method: 'PUT' });
     expect(wrong.status).toBe(405);
     expect(wrong.body.code).toBe('METHOD_NOT_ALLOWED');
+    // Allow names what the path answers (RFC 9110), a templated path too.
+    expect(wrong.headers.get('allow')).toBe('GET, POST, HEAD');
+    const templated = await s.call('/api/v1/keys/3f1c9a52-0d7e-4b8a-9c61-5e2f7d4a1b90', { method: 'PUT' });
+    expect(templated.status).toBe(405);
+    expect(templated.headers.get('allow')).toBe('GET, PATCH, DELETE, HEAD');
+    expect(templated.body.detail).toContain('GET, PATCH, DELETE, HEAD');
   });
 
   it('answers an unknown query parameter on any anonymous operation with 400, as the contract declares', async () => {

@@ -152,6 +152,20 @@ export const operationSecurity = {
     "anonymous": false,
     "permission": "profile:read"
   },
+  "forwardAuth": {
+    "method": "GET",
+    "path": "/api/v1/auth/forward",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": null
+  },
   "getApiToken": {
     "method": "POST",
     "path": "/api/v1/auth/get_api_token",

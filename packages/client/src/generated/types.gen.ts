@@ -74,6 +74,10 @@ export type Meta = {
     api_key_headers: Array<string>;
     key_prefix: string;
     superuser_only: boolean;
+    /**
+     * `false` when forward authentication lets requests without a credential and with a safe method pass (`LATCHKEY_LOGIN_REQUIRED`); Latchkey's own API always needs a credential.
+     */
+    login_required: boolean;
     limits: {
         max_page_size: number;
         max_body_bytes: number;
@@ -997,6 +1001,72 @@ export type WhoamiResponses = {
 };
 
 export type WhoamiResponse = WhoamiResponses[keyof WhoamiResponses];
+
+export type ForwardAuthData = {
+    body?: never;
+    headers?: {
+        /**
+         * The original request's method (Traefik, Caddy). One of this and `X-Original-Method` is required.
+         */
+        'X-Forwarded-Method'?: string;
+        /**
+         * The original request's method (nginx, set with `proxy_set_header X-Original-Method $request_method`).
+         */
+        'X-Original-Method'?: string;
+        /**
+         * The original request's path and query (Traefik, Caddy), where `?api_key=` is looked for.
+         */
+        'X-Forwarded-Uri'?: string;
+        /**
+         * The original request's path and query (nginx, `proxy_set_header X-Original-URI $request_uri`).
+         */
+        'X-Original-URI'?: string;
+    };
+    path?: never;
+    query?: {
+        /**
+         * A permission the key must hold; repeat the parameter for more (all are required).
+         */
+        permission?: PermissionList;
+    };
+    url: '/api/v1/auth/forward';
+};
+
+export type ForwardAuthErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ForwardAuthError = ForwardAuthErrors[keyof ForwardAuthErrors];
+
+export type ForwardAuthResponses = {
+    /**
+     * The request may pass. Empty body.
+     */
+    200: unknown;
+};
 
 export type GetApiTokenData = {
     body: Credentials;

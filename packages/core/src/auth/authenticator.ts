@@ -10,13 +10,13 @@ import {
   authorizationCount,
   type CredentialSource,
   CSRF_HEADER,
+  isSafeMethod,
   type Presented,
   type Principal,
   type StrategyOptions,
 } from './credential.js';
 import { STRATEGIES } from './strategies.js';
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const REALM = 'latchkey';
 export const BAD_CREDENTIAL = 'The credential is missing, invalid, expired or revoked.';
 
@@ -181,7 +181,7 @@ export class Authenticator {
         `Valid API key, but it may not be used from ${facts.clientIp}; it is limited to ${rules.join(', ')}.`,
       );
     }
-    const unsafe = !SAFE_METHODS.has(facts.method.toUpperCase());
+    const unsafe = !isSafeMethod(facts.method);
     if (unsafe && !principal.writeEnabled) {
       throw new ApiError(
         'KEY_READ_ONLY',

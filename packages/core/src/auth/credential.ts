@@ -67,6 +67,14 @@ export const CSRF_COOKIE = 'latchkey_csrf';
 export const CSRF_HEADER = 'x-csrf-token';
 export const QUERY_KEY_PARAM = 'api_key';
 
+/** Methods that only read: a read-only key may use them, and so may Anonymous behind a proxy. */
+const SAFE_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/** True for GET, HEAD and OPTIONS, in any case. */
+export function isSafeMethod(method: string): boolean {
+  return SAFE_METHODS.has(method.toUpperCase());
+}
+
 /**
  * The values of `Authorization: <scheme> <value>` headers of one scheme. Each comma-separated
  * part is one header as sent; parts of other schemes are left to their strategies.

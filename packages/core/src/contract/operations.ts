@@ -118,10 +118,17 @@ export function mswPath(template: string): string {
   return template.replace(/\{([^}]+)\}/g, ':$1');
 }
 
+/** The methods of a path as an Allow header lists them: upper case, HEAD with GET. */
+function allowHeader(methods: string[]): string[] {
+  const upper = new Set(methods.map((m) => m.toUpperCase()));
+  if (upper.has('GET')) upper.add('HEAD');
+  return [...upper];
+}
+
 /** What routing a request found: an operation and its path parameters, or why not. */
 export type RouteMatch =
   | { found: true; spec: OperationSpec; params: Record<string, string> }
-  | { found: false; pathExists: boolean };
+  | { found: false; pathExists: boolean; allowed: string[] };
 
 /**
  * Routes requests to the operations of a contract. Paths without parameters are found in a
@@ -154,15 +161,17 @@ export class ContractRouter {
     const staticPath = this.byStaticPath.get(pathname);
     if (staticPath) {
       const spec = staticPath.get(verb);
-      return spec ? { found: true, spec, params: {} } : { found: false, pathExists: true };
+      return spec
+        ? { found: true, spec, params: {} }
+        : { found: false, pathExists: true, allowed: allowHeader([...staticPath.keys()]) };
     }
-    let pathExists = false;
+    const methods: string[] = [];
     for (const { spec, match } of this.templated) {
       const params = match(pathname);
       if (!params) continue;
-      pathExists = true;
       if (spec.method === verb) return { found: true, spec, params };
+      methods.push(spec.method);
     }
-    return { found: false, pathExists };
+    return { found: false, pathExists: methods.length > 0, allowed: allowHeader(methods) };
   }
 }

@@ -339,6 +339,7 @@ export const CONTRACT: ContractDocument = {
                   ],
                   "key_prefix": "lk_",
                   "superuser_only": false,
+                  "login_required": true,
                   "limits": {
                     "max_page_size": 200,
                     "max_body_bytes": 65536,
@@ -1146,6 +1147,173 @@ export const CONTRACT: ContractDocument = {
                     "write_enabled": true
                   }
                 }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/auth/forward": {
+      "get": {
+        "operationId": "forwardAuth",
+        "tags": [
+          "auth"
+        ],
+        "summary": "Forward authentication for a reverse proxy",
+        "description": "For nginx `auth_request`, Traefik ForwardAuth and Caddy `forward_auth`: the proxy asks\nhere before it passes a request on to the API behind it, and acts on the status. The\ncredential of the original request is authenticated with all six methods, with the same\nchecks, lockout and rate limits as Latchkey's own operations; `?api_key=` is read from\nthe original URI. The original method (`X-Forwarded-Method` or `X-Original-Method`) is\nrequired: a read-only key is refused for an unsafe one.\n\nEach `permission` the proxy configuration names must be held by the key (a key with an\nempty permission list is always refused). With `LATCHKEY_LOGIN_REQUIRED=false`, a\nrequest without any credential and with a safe original method passes as `Anonymous`,\non its address's rate limit; a wrong credential is still 401.\n\nSuccess is 200 with an empty body and the identity and rate-limit headers, for the proxy\nto copy to the upstream request and to the response. A refusal is the usual problem,\nwhich the proxy can pass on. The client's address comes from `X-Forwarded-For` only\nwhen the proxy is listed in `LATCHKEY_TRUSTED_PROXIES`.\n",
+        "security": [
+          {
+            "ApiKeyHeader": []
+          },
+          {
+            "BearerAuth": []
+          },
+          {
+            "TokenAuth": []
+          },
+          {
+            "QueryApiKey": []
+          },
+          {
+            "BasicAuth": []
+          },
+          {
+            "SessionCookie": []
+          }
+        ],
+        "parameters": [
+          {
+            "name": "permission",
+            "in": "query",
+            "required": false,
+            "description": "A permission the key must hold; repeat the parameter for more (all are required).",
+            "style": "form",
+            "explode": true,
+            "schema": {
+              "$ref": "#/components/schemas/PermissionList"
+            },
+            "example": [
+              "archive.snapshots:write"
+            ]
+          },
+          {
+            "name": "X-Forwarded-Method",
+            "in": "header",
+            "required": false,
+            "description": "The original request's method (Traefik, Caddy). One of this and `X-Original-Method` is required.",
+            "schema": {
+              "type": "string",
+              "maxLength": 16,
+              "pattern": "^[A-Za-z]+$"
+            }
+          },
+          {
+            "name": "X-Original-Method",
+            "in": "header",
+            "required": false,
+            "description": "The original request's method (nginx, set with `proxy_set_header X-Original-Method $request_method`).",
+            "schema": {
+              "type": "string",
+              "maxLength": 16,
+              "pattern": "^[A-Za-z]+$"
+            }
+          },
+          {
+            "name": "X-Forwarded-Uri",
+            "in": "header",
+            "required": false,
+            "description": "The original request's path and query (Traefik, Caddy), where `?api_key=` is looked for.",
+            "schema": {
+              "type": "string",
+              "maxLength": 8192
+            }
+          },
+          {
+            "name": "X-Original-URI",
+            "in": "header",
+            "required": false,
+            "description": "The original request's path and query (nginx, `proxy_set_header X-Original-URI $request_uri`).",
+            "schema": {
+              "type": "string",
+              "maxLength": 8192
+            }
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "The request may pass. Empty body.",
+            "headers": {
+              "X-Auth-Method": {
+                "description": "How the original request was authenticated, or `Anonymous`.",
+                "required": true,
+                "schema": {
+                  "oneOf": [
+                    {
+                      "$ref": "#/components/schemas/AuthMethod"
+                    },
+                    {
+                      "type": "string",
+                      "const": "Anonymous"
+                    }
+                  ]
+                }
+              },
+              "X-Auth-Expires": {
+                "$ref": "#/components/headers/X-Auth-Expires-Optional"
+              },
+              "X-Auth-Token-Id": {
+                "$ref": "#/components/headers/X-Auth-Token-Id-Optional"
+              },
+              "X-Auth-User-Id": {
+                "$ref": "#/components/headers/X-Auth-User-Id-Optional"
+              },
+              "X-Auth-User-Username": {
+                "$ref": "#/components/headers/X-Auth-User-Username-Optional"
+              },
+              "X-Auth-Permissions": {
+                "description": "The permissions of the key, comma-separated; sent only for a key with\npermissions. Absent for a key without restrictions, a login, Basic and `Anonymous`.\n",
+                "required": false,
+                "schema": {
+                  "type": "string",
+                  "maxLength": 3300,
+                  "pattern": "^[a-z0-9._:*,-]*$"
+                }
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
               }
             }
           },
@@ -4599,6 +4767,42 @@ export const CONTRACT: ContractDocument = {
           "pattern": "^[\\w.@+-]+$"
         }
       },
+      "X-Auth-Expires-Optional": {
+        "description": "When the credential expires (RFC 3339), or `never`; absent for `Anonymous`.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "maxLength": 64,
+          "pattern": "^(never|\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+)?Z)$"
+        }
+      },
+      "X-Auth-Token-Id-Optional": {
+        "description": "The id of the key or login session used, or `none` for Basic; absent for `Anonymous`.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "maxLength": 36,
+          "pattern": "^(none|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+        }
+      },
+      "X-Auth-User-Id-Optional": {
+        "description": "The authenticated user's id; absent for `Anonymous`.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "format": "uuid",
+          "maxLength": 36
+        }
+      },
+      "X-Auth-User-Username-Optional": {
+        "description": "The authenticated user's username; absent for `Anonymous`.",
+        "required": false,
+        "schema": {
+          "type": "string",
+          "maxLength": 150,
+          "pattern": "^[\\w.@+-]+$"
+        }
+      },
       "CacheControlNoStore": {
         "description": "`no-store`: the response holds a secret and must not be cached.",
         "required": true,
@@ -5249,6 +5453,7 @@ export const CONTRACT: ContractDocument = {
           "api_key_headers",
           "key_prefix",
           "superuser_only",
+          "login_required",
           "limits"
         ],
         "properties": {
@@ -5284,6 +5489,10 @@ export const CONTRACT: ContractDocument = {
           },
           "superuser_only": {
             "type": "boolean"
+          },
+          "login_required": {
+            "type": "boolean",
+            "description": "`false` when forward authentication lets requests without a credential and with a safe method pass (`LATCHKEY_LOGIN_REQUIRED`); Latchkey's own API always needs a credential."
           },
           "limits": {
             "type": "object",

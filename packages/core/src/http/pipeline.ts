@@ -10,6 +10,7 @@ import type { ContractValidator } from '../contract/validation.js';
 import type { CoreServices } from '../core.js';
 import { missingPermissions } from '../keys/permissions.js';
 import type { CoreEvent, ErrorReporter } from '../ports.js';
+import { FORWARD_OPERATIONS, originalRequest, parseQuery, passesAnonymously } from './forward.js';
 import type { CookieSpec, Handler, HandlerContext, HandlerResult } from './handler.js';
 
 /** A body as the adapter read it: whether one came, whether it was JSON, and its value. */
@@ -78,17 +79,6 @@ export interface PipelineOptions {
   observe?: ((event: CoreEvent) => void) | undefined;
 }
 
-function parseQuery(search: string): Record<string, string | string[]> {
-  const query: Record<string, string | string[]> = {};
-  if (!search) return query;
-  const params = new URLSearchParams(search);
-  for (const name of new Set(params.keys())) {
-    const all = params.getAll(name);
-    query[name] = all.length > 1 ? all : (all[0] ?? '');
-  }
-  return query;
-}
-
 /**
  * The request pipeline the server and the mock both run, in this order: route by the
  * contract (404/405), refuse a locked-out address, authenticate when the operation's
@@ -118,6 +108,31 @@ export class Pipeline {
     return out;
   }
 
+  /**
+   * Rethrows a refused authentication, after telling metrics; a wrong credential counts
+   * towards the address's lockout (a request without any credential is no attempt to guess one).
+   */
+  private async refuseAuthentication(
+    err: unknown,
+    request: IncomingRequest,
+    source: CredentialSource,
+  ): Promise<never> {
+    const { services, observe } = this.options;
+    observe?.({
+      type: 'authentication_failed',
+      error: err,
+      presented: () => services.authenticator.present(source),
+    });
+    if (err instanceof ApiError && err.code === 'AUTHENTICATION_FAILED') {
+      const left = await services.protection.recordFailure(
+        request.clientIp,
+        `${request.method} ${request.path}: ${err.code}`,
+      );
+      throw withWarning(err, services.protection.lastAttemptWarning(left));
+    }
+    throw err;
+  }
+
   private asApiError(err: unknown, request: IncomingRequest): ApiError {
     if (err instanceof ApiError) return err;
     this.options.report('unhandled error', {
@@ -134,8 +149,13 @@ export class Pipeline {
     const { protection, authenticator } = services;
     const route = router.match(request.method, request.path);
     if (!route.found) {
-      if (route.pathExists)
-        throw new ApiError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${request.path}.`);
+      if (route.pathExists) {
+        throw new ApiError(
+          'METHOD_NOT_ALLOWED',
+          `${request.method} is not allowed on ${request.path}; it answers ${route.allowed.join(', ')}.`,
+          { headers: { Allow: route.allowed.join(', ') } },
+        );
+      }
       throw new ApiError('NOT_FOUND', `Nothing is at ${request.method} ${request.path}.`);
     }
     const { spec } = route;
@@ -143,10 +163,14 @@ export class Pipeline {
     out.operationId = operationId;
     const clientIp = request.clientIp;
     const query = parseQuery(request.search);
+    // Forward authentication decides about the proxy's request: its method, and its query
+    // string for `?api_key=`; the headers and cookies are the proxy's copy of the original's.
+    const original = FORWARD_OPERATIONS.has(operationId) ? originalRequest(request.header) : undefined;
+    const credentialQuery = original ? original.query : query;
     const source: CredentialSource = {
       header: (name) => request.header(name),
       cookie: (name) => request.cookie(name),
-      queryParam: (name) => query[name],
+      queryParam: (name) => credentialQuery[name],
     };
 
     const passwordCheck = PASSWORD_OPERATIONS.has(operationId);
@@ -159,25 +183,27 @@ export class Pipeline {
         : undefined;
 
     let principal: Principal | undefined;
+    let anonymous = false;
     if (spec.authenticates) {
       try {
-        principal = await authenticator.authenticate({ method: request.method, clientIp, source });
-      } catch (err) {
-        observe?.({
-          type: 'authentication_failed',
-          error: err,
-          presented: () => authenticator.present(source),
+        principal = await authenticator.authenticate({
+          method: original?.method ?? request.method,
+          clientIp,
+          source,
         });
-        // A request without any credential is no attempt to guess one.
-        if (err instanceof ApiError && err.code === 'AUTHENTICATION_FAILED') {
-          const left = await protection.recordFailure(
-            clientIp,
-            `${request.method} ${request.path}: ${err.code}`,
-          );
-          throw withWarning(err, protection.lastAttemptWarning(left));
-        }
-        throw err;
+      } catch (err) {
+        // Behind a proxy, a request without any credential may read anonymously, when the
+        // operator allows it; a wrong credential never passes.
+        anonymous =
+          original !== undefined &&
+          err instanceof ApiError &&
+          err.code === 'AUTHENTICATION_REQUIRED' &&
+          passesAnonymously(config.loginRequired, original);
+        if (!anonymous) await this.refuseAuthentication(err, request, source);
       }
+    }
+    if (anonymous) out.headers['X-Auth-Method'] = 'Anonymous';
+    if (principal) {
       observe?.({ type: 'authenticated', method: principal.method });
       if (lock && !passwordCheck) await protection.recordSuccess(clientIp, lock);
       out.principal = principal;

@@ -1,4 +1,5 @@
 import { ApiError } from '../api-error.js';
+import { isSafeMethod } from '../auth/credential.js';
 import { ipAllowed, ipFamily } from '../net/ip-rules.js';
 import type { ProtectionService } from '../protection/protection.service.js';
 import type { ServiceDeps } from '../services.js';
@@ -44,8 +45,6 @@ export interface Verdict {
   expires_at: string | null;
   ratelimit: { limit: number; remaining: number; reset: number } | null;
 }
-
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 function verdict(code: VerifyCode, found?: { key: KeyRecord; user: UserRecord }): Verdict {
   return {
@@ -104,11 +103,7 @@ export class VerifyService {
     ) {
       return verdict('IP_NOT_ALLOWED', result);
     }
-    if (
-      request.method !== undefined &&
-      !SAFE_METHODS.has(request.method.toUpperCase()) &&
-      !key.write_enabled
-    ) {
+    if (request.method !== undefined && !isSafeMethod(request.method) && !key.write_enabled) {
       return verdict('READ_ONLY', result);
     }
     if (missingPermissions(key.permissions, required).length) {

@@ -18,6 +18,8 @@ export interface TargetSettings {
   empty?: boolean;
   /** Header names that carry an API key (the server's LATCHKEY_API_KEY_HEADERS). */
   apiKeyHeaders?: string[];
+  /** Forward authentication needs a credential (LATCHKEY_LOGIN_REQUIRED); true by default. */
+  loginRequired?: boolean;
   /** Origins of browser pages allowed to call it (LATCHKEY_CORS_ORIGINS); HTTP targets only. */
   corsOrigins?: string[];
 }
@@ -29,6 +31,7 @@ export function mockConfig(settings: TargetSettings) {
     ...(settings.lockoutAttempts ? { lockoutAttempts: settings.lockoutAttempts } : {}),
     ...(settings.authMethods ? { authMethods: settings.authMethods } : {}),
     ...(settings.apiKeyHeaders ? { apiKeyHeaders: settings.apiKeyHeaders } : {}),
+    ...(settings.loginRequired === false ? { loginRequired: false } : {}),
   };
 }
 

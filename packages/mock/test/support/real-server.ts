@@ -20,6 +20,7 @@ export async function startRealServer(settings: TargetSettings = {}): Promise<Ta
     ...(settings.rateLimit ? { LATCHKEY_RATE_LIMIT: String(settings.rateLimit) } : {}),
     ...(settings.lockoutAttempts ? { LATCHKEY_LOCKOUT_ATTEMPTS: String(settings.lockoutAttempts) } : {}),
     ...(settings.apiKeyHeaders ? { LATCHKEY_API_KEY_HEADERS: settings.apiKeyHeaders.join(',') } : {}),
+    ...(settings.loginRequired === false ? { LATCHKEY_LOGIN_REQUIRED: 'false' } : {}),
     ...(settings.corsOrigins ? { LATCHKEY_CORS_ORIGINS: settings.corsOrigins.join(',') } : {}),
   });
   const app = await createApp(config, { validateResponses: true });

@@ -250,6 +250,14 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     parse: boolean,
   },
   {
+    key: 'loginRequired',
+    env: 'LATCHKEY_LOGIN_REQUIRED',
+    description:
+      "Forward authentication (GET /api/v1/auth/forward) needs a credential. With false, a request without one and with a safe method (GET, HEAD, OPTIONS) passes as Anonymous on its address rate limit, as NetBox allows with LOGIN_REQUIRED off; a wrong credential is still refused, and Latchkey's own API always needs a credential. See docs/proxy.md.",
+    default: 'true',
+    parse: boolean,
+  },
+  {
     key: 'jwtTtlSeconds',
     env: 'LATCHKEY_JWT_TTL_S',
     description: 'Lifetime of a login (JWT and session cookie) in seconds.',

@@ -9,6 +9,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.js';
 
 /** The nginx binary: `NGINX_PATH`, else `nginx` on the PATH, else the usual sbin folders; undefined when none. */
@@ -45,6 +46,8 @@ export interface NginxOptions {
   http(site: { ports: number[]; dir: string }): string;
   /** How many free ports to hand to `http`; default 1. */
   ports?: number;
+  /** The CPU core to pin nginx to with taskset (the benchmark's server core). */
+  core?: number | undefined;
 }
 
 export interface RunningNginx {
@@ -126,9 +129,14 @@ ${options.http({ ports, dir })}
   const file = path.join(dir, 'nginx.conf');
   writeFileSync(file, config);
   // -e: even before reading the configuration, nginx must not try the system's log folder.
-  const child: ChildProcess = spawn(binary, ['-p', dir, '-c', file, '-e', errorLog], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = ['-p', dir, '-c', file, '-e', errorLog];
+  // taskset execs nginx in its own process, so that the signals below still reach nginx.
+  const child: ChildProcess =
+    options.core === undefined
+      ? spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('taskset', ['-c', String(options.core), binary, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   let printed = '';
   child.stdout?.on('data', (d: Buffer) => {
     printed += d.toString('utf8');
@@ -403,4 +411,34 @@ export function plainProxyServer(site: { listen: number; appServer: string; name
             proxy_set_header X-Forwarded-For $remote_addr;
         }
     }`;
+}
+
+/** docs/proxy.md, whose nginx block is the configuration the proxy suite and the benchmark run. */
+const PROXY_GUIDE = fileURLToPath(new URL('../../../../docs/proxy.md', import.meta.url));
+
+/**
+ * The nginx configuration of docs/proxy.md as written there, with its addresses and folder
+ * replaced: each of them must appear exactly once, so that a change of the guide that the
+ * tests would not follow fails loudly.
+ */
+export function proxyGuideConfig(values: {
+  listen: number;
+  latchkey: string;
+  api: string;
+  dir: string;
+}): string {
+  const block = /```nginx\n([\s\S]*?)```/.exec(readFileSync(PROXY_GUIDE, 'utf8'))?.[1];
+  if (!block) throw new Error('docs/proxy.md has no ```nginx block');
+  let config = block;
+  const replace = (from: string, to: string) => {
+    const count = config.split(from).length - 1;
+    if (count !== 1)
+      throw new Error(`docs/proxy.md: expected "${from}" once in the nginx block, found ${count}`);
+    config = config.replace(from, to);
+  };
+  replace('listen 8080;', `listen 127.0.0.1:${values.listen};`);
+  replace('server 127.0.0.1:8800;', `server ${values.latchkey};`);
+  replace('server 127.0.0.1:3000;', `server ${values.api};`);
+  replace('/var/cache/nginx/', `${values.dir}/`);
+  return config;
 }

@@ -1,5 +1,6 @@
 import { ApiError } from '../../api-error.js';
 import { CSRF_COOKIE, SESSION_COOKIE } from '../../auth/credential.js';
+import { missingPermissions, normalisePermissions } from '../../keys/permissions.js';
 import { toUserView } from '../../users/user.record.js';
 import { type CookieSpec, caller, type Handler, type HandlerContext } from '../handler.js';
 
@@ -127,5 +128,41 @@ export const authHandlers = {
     const { api_key, label } = c.body as { api_key: string; label?: string };
     const { user, key } = await c.services.bootstrap.register(c.clientIp, api_key, label);
     return { status: 201, body: { detail: 'API key registered.', key_id: key.id, user_id: user.id } };
+  },
+  forwardAuth: async (c) => {
+    const asked = c.query.permission;
+    const required = normalisePermissions(
+      'query.permission',
+      asked === undefined ? [] : Array.isArray(asked) ? asked.map(String) : [String(asked)],
+    );
+    // Success is an empty body: nginx keeps its connection to Latchkey open only then.
+    const pass = (headers: Record<string, string> = {}) => ({
+      status: 200,
+      headers,
+      body: '',
+      contentType: 'text/plain; charset=utf-8',
+    });
+    const principal = c.principal;
+    if (!principal) {
+      if (required.length) {
+        throw new ApiError(
+          'AUTHENTICATION_REQUIRED',
+          `This request needs ${required.join(', ')}; send a key that holds ${required.length > 1 ? 'them' : 'it'}.`,
+        );
+      }
+      return pass();
+    }
+    const held = principal.key?.permissions ?? null;
+    if (held !== null && held.length === 0) {
+      throw new ApiError('INSUFFICIENT_PERMISSIONS', 'Valid API key, but it holds no permission.');
+    }
+    const missing = missingPermissions(held, required);
+    if (missing.length) {
+      throw new ApiError(
+        'INSUFFICIENT_PERMISSIONS',
+        `Valid API key, but it lacks ${missing.join(', ')}; it holds ${(held ?? []).join(', ')}.`,
+      );
+    }
+    return pass(held === null ? {} : { 'X-Auth-Permissions': held.join(',') });
   },
 } satisfies Record<string, Handler>;

@@ -45,6 +45,7 @@ export const metaHandlers = {
       api_key_headers: c.config.authMethods.includes('header') ? c.config.apiKeyHeaders : [],
       key_prefix: c.config.keyPrefix,
       superuser_only: c.config.superuserOnly,
+      login_required: c.config.loginRequired,
       limits: {
         max_page_size: LIMITS.maxPageSize,
         max_body_bytes: c.config.maxBodyBytes,
