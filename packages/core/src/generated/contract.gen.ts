@@ -1219,6 +1219,7 @@ export const CONTRACT: ContractDocument = {
             "in": "header",
             "required": false,
             "description": "The original request's method (Traefik, Caddy). One of this and `X-Original-Method` is required.",
+            "example": "GET",
             "schema": {
               "type": "string",
               "maxLength": 16,
@@ -1230,6 +1231,7 @@ export const CONTRACT: ContractDocument = {
             "in": "header",
             "required": false,
             "description": "The original request's method (nginx, set with `proxy_set_header X-Original-Method $request_method`).",
+            "example": "POST",
             "schema": {
               "type": "string",
               "maxLength": 16,
@@ -1241,6 +1243,7 @@ export const CONTRACT: ContractDocument = {
             "in": "header",
             "required": false,
             "description": "The original request's path and query (Traefik, Caddy), where `?api_key=` is looked for.",
+            "example": "/api/v1/core/snapshots?limit=10",
             "schema": {
               "type": "string",
               "maxLength": 8192
@@ -1251,6 +1254,7 @@ export const CONTRACT: ContractDocument = {
             "in": "header",
             "required": false,
             "description": "The original request's path and query (nginx, `proxy_set_header X-Original-URI $request_uri`).",
+            "example": "/api/dcim/sites/",
             "schema": {
               "type": "string",
               "maxLength": 8192
