@@ -1246,7 +1246,8 @@ export const CONTRACT: ContractDocument = {
             "example": "/api/v1/core/snapshots?limit=10",
             "schema": {
               "type": "string",
-              "maxLength": 8192
+              "maxLength": 8192,
+              "pattern": "^/[\\x21-\\x7e]*$"
             }
           },
           {
@@ -1257,7 +1258,8 @@ export const CONTRACT: ContractDocument = {
             "example": "/api/dcim/sites/",
             "schema": {
               "type": "string",
-              "maxLength": 8192
+              "maxLength": 8192,
+              "pattern": "^/[\\x21-\\x7e]*$"
             }
           }
         ],
