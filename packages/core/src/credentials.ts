@@ -4,7 +4,7 @@
  * credential is, the client's address through trusted proxies, the permission grammar, and
  * the problem codes. `@latchkey/client`'s guard is built on it. Browser-safe.
  */
-export { ApiError, type Problem } from './api-error.js';
+export { ApiError, type Problem, toProblem } from './api-error.js';
 export { BAD_CREDENTIAL, wwwAuthenticate } from './auth/authenticator.js';
 export {
   type CredentialSource,
