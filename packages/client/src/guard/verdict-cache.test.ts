@@ -23,7 +23,14 @@ function result(code: VerifyResult['code'], extra: Partial<VerifyResult> = {}): 
 describe('VerdictCache', () => {
   it('answers from a VALID verdict while the rate limit has room, counting it down', () => {
     const cache = new VerdictCache(1000, 100);
-    cache.store('d', 's', result('VALID', { ratelimit: { limit: 10, remaining: 2, reset: RESET } }), 1, 1, T0);
+    cache.store(
+      'd',
+      's',
+      result('VALID', { ratelimit: { limit: 10, remaining: 2, reset: RESET } }),
+      1,
+      1,
+      T0,
+    );
     expect(cache.take('d', 's', 1, T0)?.ratelimit).toEqual({ limit: 10, remaining: 1, reset: RESET });
     expect(cache.take('d', 's', 1, T0)?.ratelimit).toEqual({ limit: 10, remaining: 0, reset: RESET });
     // No room left: Latchkey decides.
@@ -44,7 +51,14 @@ describe('VerdictCache', () => {
 
   it('never sends more than the contract allows at once, and keeps owing the rest', () => {
     const cache = new VerdictCache(1000, 100);
-    cache.store('d', 's', result('VALID', { ratelimit: { limit: 5000, remaining: 4000, reset: RESET } }), 1, 1, T0);
+    cache.store(
+      'd',
+      's',
+      result('VALID', { ratelimit: { limit: 5000, remaining: 4000, reset: RESET } }),
+      1,
+      1,
+      T0,
+    );
     expect(cache.take('d', 's', 900, T0)).toBeDefined();
     expect(cache.take('d', 's', 900, T0)).toBeDefined();
     expect(cache.costToSend('d', 1)).toBe(1000);

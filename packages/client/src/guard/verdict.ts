@@ -197,8 +197,8 @@ export function toVerdict(
 ): GuardVerdict {
   const headers: Record<string, string> = {};
   const { ratelimit } = result;
-  const nowS = Math.floor(ctx.now / 1000);
-  const resetIn = ratelimit ? Math.max(0, ratelimit.reset - nowS) : 0;
+  // Rounded up: waiting a moment too long is better than coming back a moment too soon.
+  const resetIn = ratelimit ? Math.max(0, Math.ceil(ratelimit.reset - ctx.now / 1000)) : 0;
   if (ratelimit) {
     headers['X-RateLimit-Limit'] = String(ratelimit.limit);
     headers['X-RateLimit-Remaining'] = String(ratelimit.remaining);
