@@ -20,17 +20,16 @@ function result(code: VerifyResult['code'], extra: Partial<VerifyResult> = {}): 
   };
 }
 
+/** A cache holding one VALID verdict for digest `d`, shape `s`, with this rate limit. */
+function cacheWith(limit: number, remaining: number): VerdictCache {
+  const cache = new VerdictCache(1000, 100);
+  cache.store('d', 's', result('VALID', { ratelimit: { limit, remaining, reset: RESET } }), 1, 1, T0);
+  return cache;
+}
+
 describe('VerdictCache', () => {
   it('answers from a VALID verdict while the rate limit has room, counting it down', () => {
-    const cache = new VerdictCache(1000, 100);
-    cache.store(
-      'd',
-      's',
-      result('VALID', { ratelimit: { limit: 10, remaining: 2, reset: RESET } }),
-      1,
-      1,
-      T0,
-    );
+    const cache = cacheWith(10, 2);
     expect(cache.take('d', 's', 1, T0)?.ratelimit).toEqual({ limit: 10, remaining: 1, reset: RESET });
     expect(cache.take('d', 's', 1, T0)?.ratelimit).toEqual({ limit: 10, remaining: 0, reset: RESET });
     // No room left: Latchkey decides.
@@ -40,8 +39,7 @@ describe('VerdictCache', () => {
   });
 
   it('owes Latchkey what the cached answers spent, and is paid by the next verification', () => {
-    const cache = new VerdictCache(1000, 100);
-    cache.store('d', 's', result('VALID'), 1, 1, T0);
+    const cache = cacheWith(10, 4);
     cache.take('d', 's', 1, T0);
     cache.take('d', 's', 2, T0);
     expect(cache.costToSend('d', 1)).toBe(4);
@@ -50,15 +48,7 @@ describe('VerdictCache', () => {
   });
 
   it('never sends more than the contract allows at once, and keeps owing the rest', () => {
-    const cache = new VerdictCache(1000, 100);
-    cache.store(
-      'd',
-      's',
-      result('VALID', { ratelimit: { limit: 5000, remaining: 4000, reset: RESET } }),
-      1,
-      1,
-      T0,
-    );
+    const cache = cacheWith(5000, 4000);
     expect(cache.take('d', 's', 900, T0)).toBeDefined();
     expect(cache.take('d', 's', 900, T0)).toBeDefined();
     expect(cache.costToSend('d', 1)).toBe(1000);

@@ -46,20 +46,10 @@ export type GuardProblem = Problem;
  * else console.log(verdict.status, verdict.problem?.code); // 403 INSUFFICIENT_PERMISSIONS
  * ```
  */
-export interface GuardVerdict {
+export interface GuardVerdict extends Omit<VerifyResult, 'code'> {
   /** True only for `VALID`: let the request through. */
   valid: boolean;
   code: GuardCode;
-  /** The key's id; null when no key was found. */
-  key_id: string | null;
-  /** Who the key belongs to; null when no key was found. */
-  owner: { id: string; username: string } | null;
-  /** What the key may do: null for everything its owner may do, [] for nothing. */
-  permissions: string[] | null;
-  write_enabled: boolean | null;
-  expires_at: string | null;
-  /** The key's rate limit after this request (`reset` in seconds since the epoch); null when not counted. */
-  ratelimit: { limit: number; remaining: number; reset: number } | null;
   /** Where the key was found (`X-API-Key`, `Authorization: Token`, `?api_key`, …); null when none was. */
   source: string | null;
   /** The client address given to Latchkey; null when the guard did not know it. */
@@ -98,18 +88,12 @@ export interface VerdictContext {
   error?: unknown;
 }
 
+/** Latchkey's fields when no key was looked up. */
+const NOTHING = { key_id: null, owner: null, permissions: null, write_enabled: null, expires_at: null };
+
 /** A verdict of the guard's own, before anything was asked: every field of Latchkey's null. */
 export function localResult(code: GuardCode): Omit<VerifyResult, 'code'> & { code: GuardCode } {
-  return {
-    valid: false,
-    code,
-    key_id: null,
-    owner: null,
-    permissions: null,
-    write_enabled: null,
-    expires_at: null,
-    ratelimit: null,
-  };
+  return { valid: false, code, ...NOTHING, ratelimit: null };
 }
 
 const RATE_LIMIT_POLICY = '"latchkey"';
