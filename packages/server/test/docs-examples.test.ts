@@ -167,7 +167,10 @@ async function listeningOn(port: number, child: ChildProcess, output: () => stri
  * package (under dist/, which git ignores), so that it imports `@latchkey/client/guard` by name
  * and the frameworks from the client's dependencies.
  */
-async function startApp(app: App, env: Record<string, string>): Promise<{ url: string; stop(): Promise<void> }> {
+async function startApp(
+  app: App,
+  env: Record<string, string>,
+): Promise<{ url: string; stop(): Promise<void> }> {
   const dist = path.join(CLIENT_DIR, 'dist');
   mkdirSync(dist, { recursive: true });
   const dir = mkdtempSync(path.join(dist, 'docs-app-'));
