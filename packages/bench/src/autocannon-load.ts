@@ -12,7 +12,9 @@ const result = await autocannon({
   connections: spec.connections,
   duration: spec.durationS,
   timeout: 10,
-  headers: spec.headers ?? {},
+  headers:
+    spec.body === undefined ? (spec.headers ?? {}) : { ...spec.headers, 'content-type': 'application/json' },
+  ...(spec.body === undefined ? {} : { method: 'POST' as const, body: spec.body }),
   ...(keys.length
     ? {
         requests: [

@@ -12,6 +12,8 @@ export interface LoadSpec {
   /** One fixed set of headers, or a file of keys to pick from at random (X-API-Key). */
   headers?: Record<string, string>;
   randomKeysFile?: string;
+  /** A JSON body to POST (GET without one); not with randomKeysFile. */
+  body?: string;
   /** The CPU core the load generator runs on; undefined when taskset is missing. */
   core: number | undefined;
 }
@@ -78,10 +80,22 @@ request = function()
 end
 `;
 
+/** A wrk script that POSTs one JSON body (a Lua long string, so that quotes need no escaping). */
+const postScript = (body: string) => `
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [==[${body}]==]
+`;
+
 async function runWrk(spec: LoadSpec, workDir: string): Promise<LoadResult> {
   const args = ['-t1', `-c${spec.connections}`, `-d${spec.durationS}s`, '--latency', '--timeout', '10s'];
   for (const [k, v] of Object.entries(spec.headers ?? {})) args.push('-H', `${k}: ${v}`);
-  if (spec.randomKeysFile) {
+  if (spec.body !== undefined) {
+    if (spec.body.includes(']==]')) throw new Error('the body cannot hold ]==]');
+    const script = path.join(workDir, 'post-body.lua');
+    writeFileSync(script, postScript(spec.body));
+    args.push('-s', script);
+  } else if (spec.randomKeysFile) {
     const script = path.join(workDir, 'random-keys.lua');
     writeFileSync(script, RANDOM_KEYS_LUA);
     args.push('-s', script);

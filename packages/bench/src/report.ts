@@ -177,7 +177,7 @@ export function resultsMarkdown(report: BenchReport, checks: TargetCheck[]): str
   const lines: string[] = [];
   const m = report.machine;
   lines.push(
-    `Run of \`pnpm bench\` from ${report.startedAt} to ${report.finishedAt}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}; load generator **${report.generator}** (${report.options.connections} connections, one thread)${report.pinned ? ', each server pinned to core 0 and the load generator to core 1 with taskset' : ', without pinning (taskset or a second core missing)'}; ${report.options.rounds} rounds of ${report.options.durationS} s after a ${report.options.warmupS} s warm-up of each row. Endpoint: \`GET /api/v1/auth/whoami\` (authenticate, rate limit, answer who called).`,
+    `Run of \`pnpm bench\` from ${report.startedAt} to ${report.finishedAt}: ${m.cpus} × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}; load generator **${report.generator}** (${report.options.connections} connections, one thread)${report.pinned ? ', each server pinned to core 0 and the load generator to core 1 with taskset' : ', without pinning (taskset or a second core missing)'}; ${report.options.rounds} rounds of ${report.options.durationS} s after a ${report.options.warmupS} s warm-up of each row. Endpoint: \`GET /api/v1/auth/whoami\` (authenticate, rate limit, answer who called), except the verify row: \`POST /api/v1/keys/verify\` by a verifier's key about another key (authenticate the caller, validate the body, verify the key, spend its rate limit).`,
     '',
     '| scenario | keys in database | req/s (median) | × bare Koa (median of per-round ratios) | p50 ms | p99 ms | resident memory MB |',
     '|---|---:|---:|---:|---:|---:|---:|',

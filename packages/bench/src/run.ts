@@ -150,6 +150,10 @@ interface Scenario {
   server: Running;
   headers?: Record<string, string>;
   randomKeysFile?: string;
+  /** The path asked for; `GET /api/v1/auth/whoami` when left out. */
+  path?: string;
+  /** A JSON body to POST to `path`. */
+  body?: string;
   keys: number;
   system: 'koa' | 'latchkey' | 'better-auth';
 }
@@ -326,6 +330,16 @@ async function main(): Promise<void> {
         system: 'latchkey',
       },
       {
+        id: 'verify',
+        label: 'POST /api/v1/keys/verify, 1 k keys',
+        server: lkSmall,
+        headers: { 'X-API-Key': small.hotKey },
+        path: '/api/v1/keys/verify',
+        body: JSON.stringify({ key: small.otherKey, permissions: [], method: 'GET' }),
+        keys: small.count,
+        system: 'latchkey',
+      },
+      {
         id: 'jwt',
         label: 'Bearer JWT (login session)',
         server: lkSmall,
@@ -377,7 +391,8 @@ async function main(): Promise<void> {
       runLoad(
         generator,
         {
-          url: `${s.server.url}/api/v1/auth/whoami`,
+          url: `${s.server.url}${s.path ?? '/api/v1/auth/whoami'}`,
+          ...(s.body !== undefined ? { body: s.body } : {}),
           connections: OPTIONS.connections,
           durationS,
           ...(s.headers ? { headers: s.headers } : {}),

@@ -13,6 +13,8 @@ export const KEY_PREFIX = 'lk_';
 export interface Seeded {
   /** The key used by the "hot key" runs. */
   hotKey: string;
+  /** Another key of the same user: the one the verify row asks about. */
+  otherKey: string;
   /** A file with one key per line, the hot key first. */
   keysFile: string;
   count: number;
@@ -85,6 +87,8 @@ async function prepare(env: Record<string, string>, database: Config['database']
     username: BENCH_USER,
     password: BENCH_PASSWORD,
     isSuperuser: false,
+    // The verify row: the bench user verifies another of its keys.
+    canVerifyKeys: true,
   });
   const { key, plaintext } = await app.services.keys.create(CLI_ACTOR, user, { name: 'hot' }, 'cli');
   // The stored row, whose columns the bulk inserts below repeat.
@@ -129,7 +133,7 @@ export async function seedSqlite(
   db.pragma('wal_checkpoint(TRUNCATE)');
   db.close();
   writeFileSync(keysFile, `${keys.join('\n')}\n`);
-  return { hotKey, keysFile, count };
+  return { hotKey, otherKey: keys[1] ?? hotKey, keysFile, count };
 }
 
 /** A Postgres schema with `count` keys, inserted 1000 rows per statement. */
@@ -157,5 +161,5 @@ export async function seedPostgres(
     await app.close();
   }
   writeFileSync(keysFile, `${keys.join('\n')}\n`);
-  return { hotKey, keysFile, count };
+  return { hotKey, otherKey: keys[1] ?? hotKey, keysFile, count };
 }

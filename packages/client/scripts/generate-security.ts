@@ -46,10 +46,15 @@ interface OperationSecurity {
   path: string;
   schemes: string[];
   anonymous: boolean;
+  permission: string | null;
 }
 
-function readSecurity(where: string, requirements: Requirement[]): { schemes: string[]; anonymous: boolean } {
+function readSecurity(
+  where: string,
+  requirements: Requirement[],
+): { schemes: string[]; anonymous: boolean; permission: string | null } {
   const accepted: string[] = [];
+  const scopes = new Set<string>();
   // `security: []` and an empty requirement `{}` both mean the operation runs without a credential.
   let anonymous = requirements.length === 0;
   for (const requirement of requirements) {
@@ -63,9 +68,14 @@ function readSecurity(where: string, requirements: Requirement[]): { schemes: st
       const [name] = names as [string];
       if (!(name in schemes)) problems.push(`${where}: unknown security scheme ${name}`);
       else if (!accepted.includes(name)) accepted.push(name);
+      const named = requirement[name];
+      if (Array.isArray(named)) for (const scope of named) scopes.add(String(scope));
     }
   }
-  return { schemes: accepted, anonymous };
+  if (scopes.size > 1) {
+    problems.push(`${where}: names the permissions ${[...scopes].join(', ')}; an operation needs one`);
+  }
+  return { schemes: accepted, anonymous, permission: [...scopes][0] ?? null };
 }
 
 const rootSecurity = doc.security ?? [];
@@ -104,7 +114,8 @@ export const securitySchemes = ${json(schemes)} as const;
 
 /**
  * For each operation: its method and path template, the schemes it accepts (any one of
- * them, in the contract's order) and whether it also runs without a credential.
+ * them, in the contract's order), whether it also runs without a credential, and the
+ * permission a restricted key needs for it (the scope of its security requirements).
  */
 export const operationSecurity = ${json(operations)} as const;
 `,

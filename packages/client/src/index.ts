@@ -25,4 +25,5 @@ export {
 export type { CredentialExpiringEvent } from './expiry.js';
 export type * from './generated/types.gen.js';
 export type { RateLimit } from './rate-limit.js';
+export { permissionOf } from './security.js';
 export type { RateLimitEvent } from './transport.js';

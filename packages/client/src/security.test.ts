@@ -12,13 +12,14 @@ import {
   findOperation,
   listOperations,
   type OperationSecurity,
+  permissionOf,
   selectScheme,
 } from './security.js';
 
 const ALL_SCHEMES = Object.keys(securitySchemes);
 
 function op(schemes: string[], anonymous = false): OperationSecurity {
-  return { id: 'someOperation', method: 'GET', path: '/some/path', schemes, anonymous };
+  return { id: 'someOperation', method: 'GET', path: '/some/path', schemes, anonymous, permission: null };
 }
 
 /** The scheme chosen, 'nothing', or 'refuse' when the client throws before sending. */
@@ -51,6 +52,14 @@ describe('the contract as the client reads it', () => {
     expect(classifyScheme({ type: 'http', scheme: 'digest' })).toBe('unsupported');
     expect(classifyScheme({ type: 'apiKey', in: 'header' })).toBe('unsupported');
     expect(selectScheme(op(['Oauth'], true), 'bearer', { Oauth: { type: 'oauth2' } })).toBeUndefined();
+  });
+
+  it('knows the permission each operation needs from a restricted key', () => {
+    expect(findOperation('get', '/api/v1/auth/whoami')?.permission).toBe('profile:read');
+    expect(findOperation('POST', '/api/v1/keys/verify')?.permission).toBe('keys:verify');
+    expect(findOperation('DELETE', '/api/v1/admin/users/{user_id}')?.permission).toBe('admin:write');
+    expect(findOperation('GET', '/health')?.permission).toBeNull();
+    expect(permissionOf('createKey')).toBe('keys:write');
   });
 
   it('knows every operation by method and path template', () => {

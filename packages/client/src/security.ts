@@ -19,6 +19,8 @@ export interface OperationSecurity {
   readonly schemes: readonly string[];
   /** True when the operation also runs without a credential. */
   readonly anonymous: boolean;
+  /** The permission a key with `permissions` needs for this operation (`keys:write`, …); null when none. */
+  readonly permission: string | null;
 }
 
 /**
@@ -164,4 +166,17 @@ export function findOperation(method: string, path: string): OperationSecurity |
  */
 export function listOperations(): OperationSecurity[] {
   return [...BY_ROUTE.values()];
+}
+
+/**
+ * The permission a key with `permissions` needs for an operation, from the contract; null
+ * for an operation that needs none.
+ *
+ * @example
+ * ```ts
+ * permissionOf('createKey'); // 'keys:write'
+ * ```
+ */
+export function permissionOf(operationId: keyof typeof operationSecurity): string | null {
+  return operationSecurity[operationId].permission;
 }

@@ -96,6 +96,59 @@ for (const dialect of DIALECTS)
       });
     });
 
+    it('token create --permission restricts the key; list shows its permissions; bad ones are refused', async () => {
+      const created = await run(
+        'token',
+        'create',
+        '--user',
+        'admin',
+        '--name',
+        'archive',
+        '--permission',
+        'keys:read',
+        '--permission',
+        'archive.*:write',
+      );
+      expect(created.code, created.err).toBe(0);
+      const id = /created key ([0-9a-f-]{36})/.exec(created.out)?.[1] as string;
+      const row = (await run('token', 'list', '--user', 'admin')).out
+        .split('\n')
+        .find((line) => line.startsWith(id));
+      expect(row).toContain('keys:read,archive.*:write');
+      const bad = await run(
+        'token',
+        'create',
+        '--user',
+        'admin',
+        '--name',
+        'bad',
+        '--permission',
+        'Keys:Read',
+      );
+      expect(bad.code).toBe(1);
+      expect(bad.err).toContain('"Keys:Read" may hold only lowercase letters');
+      expect((await run('token', 'list', '--user', 'admin')).out).not.toContain('\tbad\t');
+    });
+
+    it('users set changes the flags, verifier included, and refuses no flag or a bad value', async () => {
+      expect(await run('users', 'set', 'admin', '--can-verify-keys', 'true')).toMatchObject({
+        code: 0,
+        out: 'admin: superuser true, can_create_tokens true, can_verify_keys true',
+      });
+      expect(await run('users', 'set', 'admin', '--can-verify-keys', 'false')).toMatchObject({
+        code: 0,
+        out: expect.stringContaining('can_verify_keys false'),
+      });
+      expect(await run('users', 'set', 'admin')).toMatchObject({
+        code: 2,
+        err: expect.stringContaining('give at least one of'),
+      });
+      expect((await run('users', 'set', 'admin', '--can-verify-keys', 'yes')).code).toBe(2);
+      expect((await run('users', 'set', 'ghost', '--superuser', 'true')).err).toContain(
+        'No user named "ghost"',
+      );
+    });
+
     it('token create for an unknown user fails clearly', async () => {
       expect(await run('token', 'create', '--user', 'ghost', '--name', 'x')).toMatchObject({
         code: 1,

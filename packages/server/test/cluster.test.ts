@@ -105,6 +105,19 @@ async function msUntilRefused(on: Instance, key: string): Promise<number> {
   }
 }
 
+/** Asks `on` to verify the key until the verdict is no longer VALID; returns how long that took, and the code. */
+async function msUntilNotValid(on: Instance, key: string): Promise<{ ms: number; code: string }> {
+  const start = Date.now();
+  for (;;) {
+    const r = await call(on, 'POST', '/keys/verify', asAdmin, { key });
+    const elapsed = Date.now() - start;
+    expect(r.status).toBe(200);
+    if (r.body.code !== 'VALID') return { ms: elapsed, code: r.body.code };
+    if (elapsed > 3 * PROPAGATION_MS) return { ms: elapsed, code: r.body.code };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe.skipIf(Boolean(reason))('two instances on one Postgres and one Redis', () => {
   const schema = `lk_cluster_${randomBytes(6).toString('hex')}`;
   const dataDir = mkdtempSync(path.join(tmpdir(), 'latchkey-cluster-'));
@@ -209,6 +222,49 @@ describe.skipIf(Boolean(reason))('two instances on one Postgres and one Redis', 
     const off = await call(A(), 'PATCH', `/admin/users/${created.body.id}`, asAdmin, { is_active: false });
     expect(off.status).toBe(200);
     expect(await msUntilRefused(B(), key)).toBeLessThan(PROPAGATION_MS);
+  });
+
+  it('the verify API on B sees a deactivation, deletion, rotation or user deactivation on A within 1 s', async () => {
+    const verifyOnB = async (key: string) => {
+      for (let i = 0; i < 2; i++) {
+        const r = await call(B(), 'POST', '/keys/verify', asAdmin, { key });
+        expect(r.body.code).toBe('VALID');
+      }
+    };
+    const off = await newKey(A(), asAdmin);
+    await verifyOnB(off.key);
+    expect((await call(A(), 'POST', `/keys/${off.id}/deactivate`, asAdmin)).status).toBe(200);
+    const deactivated = await msUntilNotValid(B(), off.key);
+    expect(deactivated.code).toBe('DISABLED');
+    expect(deactivated.ms).toBeLessThan(PROPAGATION_MS);
+
+    const gone = await newKey(A(), asAdmin);
+    await verifyOnB(gone.key);
+    expect((await call(A(), 'DELETE', `/keys/${gone.id}`, asAdmin)).status).toBe(204);
+    const deleted = await msUntilNotValid(B(), gone.key);
+    expect(deleted.code).toBe('NOT_FOUND');
+    expect(deleted.ms).toBeLessThan(PROPAGATION_MS);
+
+    const old = await newKey(A(), asAdmin);
+    await verifyOnB(old.key);
+    const rotated = await call(A(), 'POST', `/keys/${old.id}/rotate`, asAdmin, { grace_seconds: 0 });
+    expect(rotated.status).toBe(201);
+    const replaced = await msUntilNotValid(B(), old.key);
+    expect(['EXPIRED', 'DISABLED']).toContain(replaced.code);
+    expect(replaced.ms).toBeLessThan(PROPAGATION_MS);
+    await verifyOnB(rotated.body.key);
+
+    const username = `cluster-verified-${randomBytes(3).toString('hex')}`;
+    const password = 'cluster-user-password-3';
+    const created = await call(A(), 'POST', '/admin/users', asAdmin, { username, password });
+    const { key } = await newKey(A(), basicAuth(username, password));
+    await verifyOnB(key);
+    expect(
+      (await call(A(), 'PATCH', `/admin/users/${created.body.id}`, asAdmin, { is_active: false })).status,
+    ).toBe(200);
+    const userOff = await msUntilNotValid(B(), key);
+    expect(userOff.code).toBe('DISABLED');
+    expect(userOff.ms).toBeLessThan(PROPAGATION_MS);
   });
 
   it('rate limits are shared: a key limited to 4 a minute gets its 5th request refused, wherever it goes', async () => {

@@ -224,6 +224,28 @@ describeEachDialect('permissions', (dialect) => {
       expect(self.body.permissions).toEqual(['keys:read', 'keys:write']);
     });
 
+    it('cannot swap itself for a wider token through get_api_token', async () => {
+      const { key } = await keyOf(alice, { permissions: ['keys:read'] });
+      // get_api_token wants the owner's password; a key is no substitute.
+      const withKey = await s.call('/api/v1/auth/get_api_token', {
+        method: 'POST',
+        headers: { 'x-api-key': key },
+        json: {},
+      });
+      expectProblem(withKey, 400, 'VALIDATION_FAILED');
+      // With the password, the token has its owner's rights, and no more.
+      const token = await s.call('/api/v1/auth/get_api_token', {
+        method: 'POST',
+        json: { username: 'perm-alice', password: PASSWORD },
+      });
+      expectStatus(token, 200);
+      const asToken = { authorization: `Token ${token.body.token}` };
+      expectProblem(await s.call('/api/v1/admin/users', { headers: asToken }), 403, 'SUPERUSER_REQUIRED');
+      const me = await s.call('/api/v1/auth/whoami', { headers: asToken });
+      expectStatus(me, 200);
+      expect(me.body.user.is_superuser).toBe(false);
+    });
+
     it('has no admin rights its owner lacks, whatever it holds', async () => {
       const { key } = await keyOf(alice, { permissions: ['admin:read', 'admin:write'] });
       expectProblem(await call(key, 'get', '/api/v1/admin/users'), 403, 'SUPERUSER_REQUIRED');
@@ -250,6 +272,26 @@ describeEachDialect('permissions', (dialect) => {
   it('is refused for writes when read-only, whatever it holds', async () => {
     const { key } = await keyOf(alice, { write_enabled: false, permissions: ['keys:write'] });
     expectProblem(await call(key, 'post', '/api/v1/keys', { name: 'x' }), 403, 'KEY_READ_ONLY');
+  });
+
+  it('records permissions in the audit log when a key is made and when they narrow', async () => {
+    const { key } = await keyOf(admin);
+    const made = await call(key, 'post', '/api/v1/keys', {
+      name: 'audited',
+      permissions: ['keys:read', 'x:y'],
+    });
+    await call(key, 'patch', `/api/v1/keys/${made.body.id}`, { permissions: ['x:y'] });
+    const events = await call(key, 'get', `/api/v1/admin/audit-events?target_id=${made.body.id}`);
+    expectStatus(events, 200);
+    const details = events.body.results.map(
+      (e: { action: string; detail: string }) => `${e.action} ${e.detail}`,
+    );
+    expect(details).toEqual(
+      expect.arrayContaining([
+        'key.created audited (permissions ["keys:read","x:y"])',
+        'key.updated audited: permissions (permissions now ["x:y"])',
+      ]),
+    );
   });
 
   it('leaves logins and passwords their owner rights', async () => {

@@ -38,20 +38,23 @@ export const securitySchemes = {
 
 /**
  * For each operation: its method and path template, the schemes it accepts (any one of
- * them, in the contract's order) and whether it also runs without a credential.
+ * them, in the contract's order), whether it also runs without a credential, and the
+ * permission a restricted key needs for it (the scope of its security requirements).
  */
 export const operationSecurity = {
   "getRoot": {
     "method": "GET",
     "path": "/",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "getHealth": {
     "method": "GET",
     "path": "/health",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "getMetrics": {
     "method": "GET",
@@ -59,49 +62,57 @@ export const operationSecurity = {
     "schemes": [
       "MetricsToken"
     ],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "getMeta": {
     "method": "GET",
     "path": "/meta",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "getOpenApiJson": {
     "method": "GET",
     "path": "/openapi.json",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "getOpenApiYaml": {
     "method": "GET",
     "path": "/openapi.yaml",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "getDocs": {
     "method": "GET",
     "path": "/docs",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "getRedoc": {
     "method": "GET",
     "path": "/redoc",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "getErrorPage": {
     "method": "GET",
     "path": "/docs/errors/{code}",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "login": {
     "method": "POST",
     "path": "/api/v1/auth/login",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "logout": {
     "method": "POST",
@@ -110,7 +121,8 @@ export const operationSecurity = {
       "BearerAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "profile:write"
   },
   "changePassword": {
     "method": "POST",
@@ -123,7 +135,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "profile:write"
   },
   "whoami": {
     "method": "GET",
@@ -136,19 +149,22 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "profile:read"
   },
   "getApiToken": {
     "method": "POST",
     "path": "/api/v1/auth/get_api_token",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "checkApiToken": {
     "method": "POST",
     "path": "/api/v1/auth/check_api_token",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "listKeys": {
     "method": "GET",
@@ -161,7 +177,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "keys:read"
   },
   "createKey": {
     "method": "POST",
@@ -174,7 +191,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "keys:write"
   },
   "verifyKey": {
     "method": "POST",
@@ -187,7 +205,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "keys:verify"
   },
   "getKey": {
     "method": "GET",
@@ -200,7 +219,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "keys:read"
   },
   "deleteKey": {
     "method": "DELETE",
@@ -213,7 +233,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "keys:write"
   },
   "updateKey": {
     "method": "PATCH",
@@ -226,7 +247,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "keys:write"
   },
   "activateKey": {
     "method": "POST",
@@ -239,7 +261,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "keys:write"
   },
   "deactivateKey": {
     "method": "POST",
@@ -252,7 +275,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "keys:write"
   },
   "rotateKey": {
     "method": "POST",
@@ -265,19 +289,22 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "keys:write"
   },
   "getBootstrapStatus": {
     "method": "GET",
     "path": "/api/v1/auth/bootstrap-status",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "registerKey": {
     "method": "POST",
     "path": "/api/v1/auth/register-key",
     "schemes": [],
-    "anonymous": true
+    "anonymous": true,
+    "permission": null
   },
   "adminListKeys": {
     "method": "GET",
@@ -290,7 +317,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:read"
   },
   "adminDeleteKey": {
     "method": "DELETE",
@@ -303,7 +331,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:write"
   },
   "adminActivateKey": {
     "method": "POST",
@@ -316,7 +345,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:write"
   },
   "adminDeactivateKey": {
     "method": "POST",
@@ -329,7 +359,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:write"
   },
   "adminListUsers": {
     "method": "GET",
@@ -342,7 +373,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:read"
   },
   "adminCreateUser": {
     "method": "POST",
@@ -355,7 +387,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:write"
   },
   "adminGetUser": {
     "method": "GET",
@@ -368,7 +401,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:read"
   },
   "adminDeleteUser": {
     "method": "DELETE",
@@ -381,7 +415,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:write"
   },
   "adminUpdateUser": {
     "method": "PATCH",
@@ -394,7 +429,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:write"
   },
   "adminResetPassword": {
     "method": "POST",
@@ -407,7 +443,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:write"
   },
   "adminListLockouts": {
     "method": "GET",
@@ -420,7 +457,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:read"
   },
   "adminClearLockout": {
     "method": "DELETE",
@@ -433,7 +471,8 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:write"
   },
   "adminListAuditEvents": {
     "method": "GET",
@@ -446,6 +485,7 @@ export const operationSecurity = {
       "BasicAuth",
       "SessionCookie"
     ],
-    "anonymous": false
+    "anonymous": false,
+    "permission": "admin:read"
   }
 } as const;
