@@ -5949,7 +5949,8 @@ export const CONTRACT: ContractDocument = {
                   },
                   "username": {
                     "type": "string",
-                    "maxLength": 150
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
                   }
                 }
               },
