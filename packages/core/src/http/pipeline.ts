@@ -11,6 +11,7 @@ import type { CoreServices } from '../core.js';
 import { missingPermissions } from '../keys/permissions.js';
 import type { CoreEvent, ErrorReporter } from '../ports.js';
 import type { CookieSpec, Handler, HandlerContext, HandlerResult } from './handler.js';
+import { parseQuery } from './query.js';
 
 /** A body as the adapter read it: whether one came, whether it was JSON, and its value. */
 export interface IncomingBody {
@@ -76,17 +77,6 @@ export interface PipelineOptions {
   handlers: Readonly<Record<string, Handler>>;
   report: ErrorReporter;
   observe?: ((event: CoreEvent) => void) | undefined;
-}
-
-function parseQuery(search: string): Record<string, string | string[]> {
-  const query: Record<string, string | string[]> = {};
-  if (!search) return query;
-  const params = new URLSearchParams(search);
-  for (const name of new Set(params.keys())) {
-    const all = params.getAll(name);
-    query[name] = all.length > 1 ? all : (all[0] ?? '');
-  }
-  return query;
 }
 
 /**
