@@ -38,6 +38,11 @@ function jsFiles(dir: string): string[] {
 
 beforeAll(() => {
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+  // The guard imports @latchkey/core/credentials: its build reads core's declarations (a
+  // project reference), which `tsc -b` writes to core's dist/ when they are out of date.
+  execFileSync(process.execPath, [tsc, '-b', path.join(root, '..', 'core', 'tsconfig.build.json')], {
+    stdio: 'pipe',
+  });
   // tsconfig.build.json has no Node types: using a Node-only global fails this build.
   execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json'), '--outDir', outDir], {
     stdio: 'pipe',
@@ -50,8 +55,8 @@ afterAll(() => {
 
 // Building and bundling compete for two cores with the other test files: allow for it.
 describe('the built package', { timeout: 90_000 }, () => {
-  it('is ESM with type declarations for both entry points', async () => {
-    for (const entry of ['index', 'operations']) {
+  it('is ESM with type declarations for every entry point', async () => {
+    for (const entry of ['index', 'operations', 'guard']) {
       expect(existsSync(path.join(outDir, `${entry}.d.ts`)), `${entry}.d.ts`).toBe(true);
     }
     // Plain Node, not vitest's module loader.
@@ -77,6 +82,37 @@ describe('the built package', { timeout: 90_000 }, () => {
     const code = await bundle("export { createLatchkeyClient } from './src/index.ts';");
     expect(code).toContain('/api/v1/auth/whoami');
     expect(code).toContain('throwHttpErrors');
+  });
+
+  it('bundles the guard with only the small part of @latchkey/core it needs', async () => {
+    const result = await build({
+      stdin: {
+        contents: "export { answerFor, createGuard } from './src/guard.ts';",
+        resolveDir: root,
+        loader: 'ts',
+      },
+      bundle: true,
+      format: 'esm',
+      platform: 'browser',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+    });
+    const code = result.outputFiles.map((f) => f.text).join('\n');
+    expect(code).toContain('/api/v1/keys/verify');
+    expect(code).toContain('MULTIPLE_CREDENTIALS');
+    // Where keys are found, addresses, permissions and problem codes; not core's contract,
+    // its validator (ajv), its services or its storage.
+    const fromCore = Object.keys(result.metafile.inputs).filter((file) => file.includes('core/src/'));
+    expect(fromCore).toContain('../core/src/auth/credential-finder.ts');
+    expect(
+      fromCore.filter((file) => /generated|contract|services|store|sessions|users\//.test(file)),
+    ).toEqual([]);
+    expect(
+      Object.keys(result.metafile.inputs).filter((file) =>
+        /node_modules\/\.pnpm\/(ajv|jose|yaml)@/.test(file),
+      ),
+    ).toEqual([]);
   });
 
   it('lets a bundler drop what is not imported', async () => {

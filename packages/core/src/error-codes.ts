@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   INTERNAL_ERROR: { status: 500, title: 'Internal error' },
   DATABASE_BUSY: { status: 503, title: 'Database busy' },
+  VERIFICATION_UNAVAILABLE: { status: 503, title: 'Key verification unavailable' },
   RESPONSE_CONTRACT_VIOLATION: { status: 500, title: 'Response does not match the contract' },
 } as const satisfies Record<string, { status: number; title: string }>;
 

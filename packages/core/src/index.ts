@@ -36,6 +36,7 @@ export {
   QUERY_KEY_PARAM,
   SESSION_COOKIE,
 } from './auth/credential.js';
+export { type CredentialFinderOptions, credentialFinder } from './auth/credential-finder.js';
 export { SWITCH_OF } from './auth/strategies.js';
 export {
   BOOTSTRAP_USERNAME,
@@ -100,6 +101,7 @@ export {
   PROBLEM_JSON,
   UNLIMITED_OPERATIONS,
 } from './http/pipeline.js';
+export { parseQuery } from './http/query.js';
 export { isJsonType, mediaType, readJsonBody } from './http/read-body.js';
 export { MAX_REQUEST_ID_LENGTH, REQUEST_ID_HEADER, requestIdOf } from './http/request-id.js';
 export {

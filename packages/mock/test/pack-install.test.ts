@@ -164,8 +164,10 @@ function toolVersions(): string[] {
 const SEED_PASSWORD = 'downstream-password-1';
 const SEED = `{ users: [{ username: 'alice', password: '${SEED_PASSWORD}', is_superuser: true }] }`;
 
-// login → createKey → whoami through the SDK against the msw mock; prints what whoami says.
+// login → createKey → whoami through the SDK against the msw mock, then the key checked by the
+// guard; prints what whoami and the guard say.
 const NODE_FLOW = `import { createLatchkeyClient } from '@latchkey/client';
+import { createGuard } from '@latchkey/client/guard';
 import { setupLatchkeyServer } from '@latchkey/mock/node';
 
 const baseUrl = 'http://latchkey.test';
@@ -178,7 +180,10 @@ try {
   const { data: key } = await admin.createKey({ body: { name: 'from-node' } });
   const script = createLatchkeyClient({ baseUrl, credentials: { apiKey: key.key } });
   const { data: me } = await script.whoami();
-  console.log(JSON.stringify({ user: me.user.username, method: me.auth.method, key: me.auth.token_id === key.id }));
+  // A service in front of Latchkey checks the same key with the guard (alice may verify keys).
+  const guard = createGuard({ baseUrl, credentials: { bearer: login.token } });
+  const verdict = await guard.check(new Request('http://service.test/x', { headers: { 'X-API-Key': key.key } }));
+  console.log(JSON.stringify({ user: me.user.username, method: me.auth.method, key: me.auth.token_id === key.id, guard: verdict.code }));
 } finally {
   server.close();
 }
@@ -325,7 +330,12 @@ describe('the packed packages, installed with npm outside the repository', { tim
   it('runs a login → createKey → whoami flow against the mock in plain Node', async () => {
     writeFileSync(path.join(project, 'flow.mjs'), NODE_FLOW);
     const { stdout } = await run(process.execPath, ['flow.mjs'], { cwd: project });
-    expect(JSON.parse(stdout)).toEqual({ user: 'alice', method: 'HeaderTokenAuth', key: true });
+    expect(JSON.parse(stdout)).toEqual({
+      user: 'alice',
+      method: 'HeaderTokenAuth',
+      key: true,
+      guard: 'VALID',
+    });
   });
 
   it("runs the same flow in the project's own vitest, and type-checks it", async () => {

@@ -306,6 +306,15 @@ describeEachDialect('admin API', (dialect) => {
       expectStatus(superuser, 201);
       expect(superuser.body).toMatchObject({ is_superuser: true, can_create_tokens: true });
 
+      const verifier = await admin.post('/admin/users', {
+        username: fresh('gateway'),
+        password: NEW_PASSWORD,
+        can_verify_keys: true,
+      });
+      expectStatus(verifier, 201);
+      expect(verifier.body).toMatchObject({ is_superuser: false, can_verify_keys: true });
+      expect(await storedUser(s, verifier.body.id)).toMatchObject({ can_verify_keys: 1 });
+
       const count = (await s.app.services.store.counts()).users;
       expectProblem(
         await admin.post('/admin/users', { username, password: NEW_PASSWORD }),

@@ -1,9 +1,12 @@
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { freePort } from './support/free-port.js';
 import { PASSWORD, startTestServer, type TestServer } from './support/test-server.js';
 
 /**
@@ -12,8 +15,15 @@ import { PASSWORD, startTestServer, type TestServer } from './support/test-serve
  * after it (`# 409 …`). The guides' URL, http://127.0.0.1:8800, is rewritten to the test
  * server's. A block preceded by `<!-- docs-test: empty-server -->` runs against a server with
  * no user (the bootstrap examples); one preceded by `<!-- docs-test: env LATCHKEY_X=value … -->`
- * against a server with those settings. Every block but the empty-server ones gets a superuser
- * `admin` and:
+ * against a server with those settings.
+ *
+ * A service protected by Latchkey: a ```ts block preceded by `<!-- docs-test: app NAME -->` is
+ * a program of that page (it serves on `PORT`, asks Latchkey at `LATCHKEY_URL` with the
+ * verifier key `LATCHKEY_VERIFIER_KEY`). A curl block preceded by
+ * `<!-- docs-test: upstream NAME … -->` runs once per app named, each started for it with tsx
+ * from the client package (so that it imports `@latchkey/client/guard` and the frameworks of
+ * the client's tests), and the service's URL in the guides, http://127.0.0.1:9000, is rewritten
+ * to the app's. Every block but the empty-server ones gets a superuser `admin` and:
  */
 interface ExampleEnv {
   /** admin's password */
@@ -29,7 +39,9 @@ interface ExampleEnv {
 }
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const CLIENT_DIR = path.join(REPO_ROOT, 'packages', 'client');
 const GUIDE_URL = 'http://127.0.0.1:8800';
+const SERVICE_URL = 'http://127.0.0.1:9000';
 
 interface Example {
   file: string;
@@ -40,6 +52,15 @@ interface Example {
   notRun: string | undefined;
   /** Server settings, from `<!-- docs-test: env LATCHKEY_X=value ... -->`. */
   serverEnv: Record<string, string>;
+  /** The app the block calls at SERVICE_URL, from `<!-- docs-test: upstream NAME … -->`. */
+  app: App | undefined;
+}
+
+/** A program of a page that a curl block calls, from `<!-- docs-test: app NAME -->`. */
+interface App {
+  name: string;
+  line: number;
+  code: string;
 }
 
 function markdownFiles(dir: string): string[] {
@@ -52,10 +73,15 @@ function markdownFiles(dir: string): string[] {
   return out.sort();
 }
 
-/** The ```sh blocks that call curl, with the instruction comment before each. */
+/**
+ * The ```sh blocks that call curl, with the instruction comment before each; a block that calls
+ * apps is listed once per app.
+ */
 function curlExamples(file: string, markdown: string): Example[] {
   const lines = markdown.split('\n');
   const examples: Example[] = [];
+  const apps = new Map<string, App>();
+  const upstreams: { example: Example; names: string[] }[] = [];
   for (let i = 0; i < lines.length; i++) {
     const open = /^(\s*)```(\S*)\s*$/.exec(lines[i] ?? '');
     if (!open) continue;
@@ -71,10 +97,17 @@ function curlExamples(file: string, markdown: string): Example[] {
     while (k >= 0 && (lines[k] ?? '').trim() === '') k--;
     const instruction = /^\s*<!--\s*docs-test:\s*(.+?)\s*-->\s*$/.exec(lines[k] ?? '')?.[1];
     const code = body.join('\n');
-    if (['sh', 'bash', 'shell'].includes(open[2] ?? '') && /\bcurl\b/.test(code)) {
+    const appName = /^app\s+([a-z0-9-]+)$/.exec(instruction ?? '')?.[1];
+    if (appName) {
+      if (!['ts', 'typescript'].includes(open[2] ?? ''))
+        throw new Error(`${file}:${i + 1}: an app is a \`\`\`ts block`);
+      if (apps.has(appName)) throw new Error(`${file}:${i + 1}: a second app named ${appName}`);
+      apps.set(appName, { name: appName, line: i + 1, code });
+    } else if (['sh', 'bash', 'shell'].includes(open[2] ?? '') && /\bcurl\b/.test(code)) {
       const notRun = /^not-run:\s*(\S.*)$/.exec(instruction ?? '')?.[1];
       const settings = /^env((?:\s+LATCHKEY_[A-Z0-9_]+=\S*)+)$/.exec(instruction ?? '')?.[1];
-      if (instruction !== undefined && instruction !== 'empty-server' && !notRun && !settings)
+      const upstream = /^upstream((?:\s+[a-z0-9-]+)+)$/.exec(instruction ?? '')?.[1];
+      if (instruction !== undefined && instruction !== 'empty-server' && !notRun && !settings && !upstream)
         throw new Error(`${file}:${i + 1}: unknown docs-test instruction "${instruction}"`);
       const serverEnv = Object.fromEntries(
         (settings ?? '')
@@ -83,18 +116,92 @@ function curlExamples(file: string, markdown: string): Example[] {
           .filter(Boolean)
           .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
       );
-      examples.push({
+      const example: Example = {
         file,
         line: i + 1,
         code,
         emptyServer: instruction === 'empty-server',
         notRun,
         serverEnv,
-      });
+        app: undefined,
+      };
+      if (upstream) upstreams.push({ example, names: upstream.trim().split(/\s+/) });
+      else examples.push(example);
     }
     i = j;
   }
+  // An app may come after the blocks that call it: they are matched once the page is read.
+  for (const { example, names } of upstreams) {
+    for (const name of names) {
+      const app = apps.get(name);
+      if (!app) throw new Error(`${file}:${example.line}: no \`<!-- docs-test: app ${name} -->\` block`);
+      examples.push({ ...example, app });
+    }
+  }
   return examples;
+}
+
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/** Resolves once something listens on the port; rejects when the process ends first or after 60 s. */
+async function listeningOn(port: number, child: ChildProcess, output: () => string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`the app ended with ${child.exitCode}:\n${output()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the app did not listen on ${port} within 60 s:\n${output()}`);
+}
+
+/**
+ * Starts a page's app with tsx, as a process of its own. Its file is written inside the client
+ * package (under dist/, which git ignores), so that it imports `@latchkey/client/guard` by name
+ * and the frameworks from the client's dependencies.
+ */
+async function startApp(
+  app: App,
+  env: Record<string, string>,
+): Promise<{ url: string; stop(): Promise<void> }> {
+  const dist = path.join(CLIENT_DIR, 'dist');
+  mkdirSync(dist, { recursive: true });
+  const dir = mkdtempSync(path.join(dist, 'docs-app-'));
+  const file = path.join(dir, `${app.name}.ts`);
+  writeFileSync(file, app.code);
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', tsxLoader, file], {
+    cwd: dir,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => {
+    output += d;
+  });
+  child.stderr?.on('data', (d) => {
+    output += d;
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    await listeningOn(port, child, () => output);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url: `http://127.0.0.1:${port}`, stop };
 }
 
 /**
@@ -197,13 +304,26 @@ describe('curl examples in docs/', () => {
   for (const e of examples.filter((x) => x.notRun))
     it.skip(`${e.file}:${e.line} (not run: ${e.notRun})`, () => {});
 
-  it.each(examples.filter((e) => !e.notRun).map((e) => [`${e.file}:${e.line}`, e] as const))(
+  it('finds the apps the guides call', () => {
+    expect(examples.filter((e) => e.app).length).toBeGreaterThan(3);
+  });
+
+  const name = (e: Example) => `${e.file}:${e.line}${e.app ? ` (${e.app.name})` : ''}`;
+  it.each(examples.filter((e) => !e.notRun).map((e) => [name(e), e] as const))(
     '%s',
     async (_where, example) => {
       const s = await startTestServer('sqlite', example.serverEnv);
+      let app: Awaited<ReturnType<typeof startApp>> | undefined;
       try {
         const env = example.emptyServer ? {} : await seed(s);
-        const code = example.code.replaceAll(GUIDE_URL, s.baseUrl);
+        let code = example.code.replaceAll(GUIDE_URL, s.baseUrl);
+        if (example.app) {
+          // The service's own user, as the guide makes one: it may verify keys, and its key only that.
+          const verifier = await s.createUser('service-verifier', { canVerifyKeys: true });
+          const { key } = await s.createKey(verifier, { name: 'guard', permissions: ['keys:verify'] });
+          app = await startApp(example.app, { LATCHKEY_URL: s.baseUrl, LATCHKEY_VERIFIER_KEY: key });
+          code = code.replaceAll(SERVICE_URL, app.url);
+        }
         const run = await runBlock(code, { ...env });
         const report = `${example.code}\n--- exit ${run.exitCode}, statuses ${run.statuses.join(', ')}\n--- stdout\n${run.stdout}\n--- stderr\n${run.stderr}`;
         expect(run.exitCode, report).toBe(0);
@@ -219,9 +339,10 @@ describe('curl examples in docs/', () => {
           else expect(status, `curl #${i + 1}\n${report}`).toBe(want);
         });
       } finally {
+        await app?.stop();
         await s.close();
       }
     },
-    60_000,
+    120_000,
   );
 });

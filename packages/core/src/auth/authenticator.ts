@@ -5,17 +5,9 @@ import { ipAllowed } from '../net/ip-rules.js';
 import type { ServiceDeps } from '../services.js';
 import type { SessionService } from '../sessions/session.service.js';
 import type { UserService } from '../users/user.service.js';
-import {
-  type AuthStrategy,
-  authorizationCount,
-  type CredentialSource,
-  CSRF_HEADER,
-  isSafeMethod,
-  type Presented,
-  type Principal,
-  type StrategyOptions,
-} from './credential.js';
-import { STRATEGIES } from './strategies.js';
+import type { CredentialSource, Presented, Principal } from './credential.js';
+import { CSRF_HEADER, isSafeMethod } from './credential.js';
+import { credentialFinder } from './credential-finder.js';
 
 const REALM = 'latchkey';
 export const BAD_CREDENTIAL = 'The credential is missing, invalid, expired or revoked.';
@@ -58,53 +50,21 @@ export function constantTimeEqual(a: string, b: string): boolean {
  * and applies the checks every method shares.
  */
 export class Authenticator {
-  private readonly enabled: AuthStrategy[];
-  private readonly disabled: AuthStrategy[];
-  private readonly options: StrategyOptions;
+  /** The single credential a request presents; two explicit ones are a 400. */
+  readonly present: (source: CredentialSource) => Presented | undefined;
   private readonly challengeHeader: string;
 
   constructor(
     private readonly deps: ServiceDeps,
     private readonly services: { keys: KeyService; sessions: SessionService; users: UserService },
   ) {
-    const { authMethods, apiKeyHeaders } = deps.config;
-    const all = Object.entries(STRATEGIES) as [keyof typeof STRATEGIES, AuthStrategy][];
-    this.enabled = all.filter(([name]) => authMethods.includes(name)).map(([, s]) => s);
-    this.disabled = all.filter(([name]) => !authMethods.includes(name)).map(([, s]) => s);
-    this.options = { apiKeyHeaders };
-    this.challengeHeader = wwwAuthenticate(authMethods);
+    this.present = credentialFinder(deps.config);
+    this.challengeHeader = wwwAuthenticate(deps.config.authMethods);
   }
 
   /** The WWW-Authenticate value (RFC 6750 form) for a 401. */
   challenge(error?: 'invalid_token'): string {
     return error ? wwwAuthenticate(this.deps.config.authMethods, error) : this.challengeHeader;
-  }
-
-  /** The single credential a request presents; two explicit ones are a 400. */
-  present(source: CredentialSource): Presented | undefined {
-    const explicit: Presented[] = [];
-    let ambient: Presented | undefined;
-    for (const strategy of this.enabled) {
-      const found = strategy.extract(source, this.options);
-      if (strategy.ambient) ambient = found[0] ?? ambient;
-      else for (const p of found) explicit.push(p);
-    }
-    for (const strategy of this.disabled) {
-      if (strategy.ambient) continue;
-      for (const found of strategy.extract(source, this.options))
-        explicit.push({ type: 'unusable', source: found.source });
-    }
-    // Parts of the Authorization header that no enabled method read: another scheme, or garbage.
-    const authorizations = authorizationCount(source);
-    const read = explicit.filter((p) => p.source.startsWith('Authorization')).length;
-    for (let i = read; i < authorizations; i++) explicit.push({ type: 'unusable', source: 'Authorization' });
-    if (explicit.length > 1) {
-      throw new ApiError(
-        'MULTIPLE_CREDENTIALS',
-        `Send one credential per request; this one has ${explicit.map((p) => p.source).join(', ')}.`,
-      );
-    }
-    return explicit[0] ?? ambient;
   }
 
   /** Identifies the caller of a request that needs authentication; throws 400, 401 or 403. */

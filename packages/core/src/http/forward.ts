@@ -2,6 +2,7 @@
 // Latchkey. Its method and URI arrive in headers; these pure helpers read them.
 import { ApiError } from '../api-error.js';
 import { isSafeMethod } from '../auth/credential.js';
+import { parseQuery } from './query.js';
 
 /** Operations that decide about another request, the one a proxy holds. */
 export const FORWARD_OPERATIONS: ReadonlySet<string> = new Set(['forwardAuth']);
@@ -14,18 +15,6 @@ export interface OriginalRequest {
 
 const METHOD = /^[A-Za-z]{1,16}$/;
 const MAX_URI_LENGTH = 8192;
-
-/** A query string as name → value, or values when a name repeats. */
-export function parseQuery(search: string): Record<string, string | string[]> {
-  const query: Record<string, string | string[]> = {};
-  if (!search) return query;
-  const params = new URLSearchParams(search);
-  for (const name of new Set(params.keys())) {
-    const all = params.getAll(name);
-    query[name] = all.length > 1 ? all : (all[0] ?? '');
-  }
-  return query;
-}
 
 /**
  * The original request from the headers proxies send: the method from `X-Forwarded-Method`

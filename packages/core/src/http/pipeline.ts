@@ -10,8 +10,9 @@ import type { ContractValidator } from '../contract/validation.js';
 import type { CoreServices } from '../core.js';
 import { missingPermissions } from '../keys/permissions.js';
 import type { CoreEvent, ErrorReporter } from '../ports.js';
-import { FORWARD_OPERATIONS, originalRequest, parseQuery, passesAnonymously } from './forward.js';
+import { FORWARD_OPERATIONS, originalRequest, passesAnonymously } from './forward.js';
 import type { CookieSpec, Handler, HandlerContext, HandlerResult } from './handler.js';
+import { parseQuery } from './query.js';
 
 /** A body as the adapter read it: whether one came, whether it was JSON, and its value. */
 export interface IncomingBody {

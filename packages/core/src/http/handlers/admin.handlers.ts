@@ -91,12 +91,14 @@ export const adminHandlers = {
       password: string;
       is_superuser?: boolean;
       can_create_tokens?: boolean;
+      can_verify_keys?: boolean;
     };
     const user = await c.services.users.create(c.actor, {
       username: body.username,
       password: body.password,
       isSuperuser: body.is_superuser,
       canCreateTokens: body.can_create_tokens,
+      canVerifyKeys: body.can_verify_keys,
     });
     return { status: 201, headers: { Location: `/api/v1/admin/users/${user.id}` }, body: toUserView(user) };
   }),
