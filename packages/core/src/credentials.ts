@@ -8,6 +8,7 @@ export { ApiError, type Problem, toProblem } from './api-error.js';
 export { BAD_CREDENTIAL, wwwAuthenticate } from './auth/authenticator.js';
 export {
   type CredentialSource,
+  isSafeMethod,
   type KeyMethod,
   looksLikeJwt,
   type Presented,

@@ -3,6 +3,7 @@ import {
   type AuthMethodSwitch,
   canonicalAddress,
   credentialFinder,
+  isSafeMethod,
   permissionProblem,
   resolveClientIp,
 } from '@latchkey/core/credentials';
@@ -108,7 +109,6 @@ export interface Guard {
   clear(): void;
 }
 
-const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 /** What the verify API accepts as a key (its `key` schema): longer or other values cannot be keys. */
 const KEY_TEXT = /^[\x21-\x7e]{1,512}$/;
 const METHOD_TEXT = /^[A-Za-z]{1,16}$/;
@@ -220,7 +220,7 @@ export function createGuard(options: GuardOptions): Guard {
     const given = checkOptions.clientIp ?? resolveFromSocket(facts);
     const clientIp = given === undefined ? null : (canonicalAddress(given) ?? null);
     const ctx = context(presented.source, clientIp);
-    const unsafe = !SAFE_METHODS.has(facts.method);
+    const unsafe = !isSafeMethod(facts.method);
     const name = await digest(presented.value);
     const shape = `${clientIp ?? ''}|${unsafe ? 'w' : 'r'}|${required.join(' ')}`;
 
