@@ -81,30 +81,25 @@ export function narrowKey(key: KeyRecord, patch: KeyPatch, now: number): KeyChan
   if (patch.allowed_ips !== undefined) {
     const rules = normaliseIpRules('body.allowed_ips', patch.allowed_ips);
     const current = key.allowed_ips;
-    const added = current.length ? rules.filter((r) => !current.includes(r)) : [];
-    if (added.length) {
-      throw ApiError.field(
-        'body.allowed_ips',
-        `can only remove entries from ${JSON.stringify(current)}; ${added.join(', ')} would widen the key`,
-        'CANNOT_WIDEN',
-      );
-    }
+    onlyRemoves('body.allowed_ips', current, current.length ? rules.filter((r) => !current.includes(r)) : []);
     change.allowed_ips = rules;
   }
   if (patch.permissions !== undefined) {
     const wanted = normalisePermissions('body.permissions', patch.permissions);
-    const current = key.permissions;
-    const added = missingPermissions(current, wanted);
-    if (added.length) {
-      throw ApiError.field(
-        'body.permissions',
-        `can only remove entries from ${JSON.stringify(current)}; ${added.join(', ')} would widen the key`,
-        'CANNOT_WIDEN',
-      );
-    }
+    onlyRemoves('body.permissions', key.permissions, missingPermissions(key.permissions, wanted));
     change.permissions = wanted;
   }
   return change;
+}
+
+/** Refuses a list change that adds entries (`added`) to a key's `current` list: 400 CANNOT_WIDEN. */
+function onlyRemoves(field: string, current: readonly string[] | null, added: readonly string[]): void {
+  if (!added.length) return;
+  throw ApiError.field(
+    field,
+    `can only remove entries from ${JSON.stringify(current)}; ${added.join(', ')} would widen the key`,
+    'CANNOT_WIDEN',
+  );
 }
 
 /** Which fields a PATCH asked to change, for the audit log; a change of permissions lists them. */
