@@ -17,9 +17,17 @@ describe('the contract', () => {
     expect(whoami.found && whoami.spec.operationId).toBe('whoami');
     const head = router.match('HEAD', '/api/v1/keys/5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61');
     expect(head.found && head.params).toEqual({ key_id: '5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61' });
-    expect(router.match('PUT', '/api/v1/auth/whoami')).toEqual({ found: false, pathExists: true });
-    expect(router.match('GET', '/nowhere')).toEqual({ found: false, pathExists: false });
-    expect(router.match('GET', '/api/v1/keys/%E0%A4%A')).toEqual({ found: false, pathExists: false });
+    expect(router.match('PUT', '/api/v1/auth/whoami')).toEqual({
+      found: false,
+      pathExists: true,
+      allowed: ['GET', 'HEAD'],
+    });
+    expect(router.match('GET', '/nowhere')).toEqual({ found: false, pathExists: false, allowed: [] });
+    expect(router.match('GET', '/api/v1/keys/%E0%A4%A')).toEqual({
+      found: false,
+      pathExists: false,
+      allowed: [],
+    });
   });
 
   it('names the field at fault in validation errors', () => {
