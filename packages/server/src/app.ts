@@ -1,5 +1,6 @@
 import {
   CLI_ACTOR,
+  type Clock,
   type Core,
   type CoreServices,
   createCore,
@@ -45,6 +46,8 @@ export interface AppOptions {
    * without sending them: a running server sends them.
    */
   webhookWorker?: boolean;
+  /** The rules' clock, in epoch ms (tests move it to reach keys' expiry); `Date.now` by default. */
+  clock?: Clock;
 }
 
 export interface LatchkeyApp {
@@ -157,7 +160,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const deps: ServiceDeps = {
       store,
       config,
-      clock: () => Date.now(),
+      clock: options.clock ?? (() => Date.now()),
       secrets: nodeSecretBox(secrets),
       passwords: ARGON2_PASSWORDS,
       cache,

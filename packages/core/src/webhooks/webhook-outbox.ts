@@ -35,6 +35,8 @@ export class WebhookOutbox {
     const targets = (await tx.webhooks.listActive()).filter((w) => subscribes(w.events, type));
     if (!targets.length) return 0;
     const at = isoAt(this.clock());
+    // Deliveries run on the wall clock (see WebhookService): due now, whatever the rules' clock says.
+    const due = isoAt(Date.now());
     const event: WebhookEventRecord = {
       id: newMessageId(),
       type,
@@ -48,10 +50,10 @@ export class WebhookOutbox {
       event_type: type,
       status: 'pending',
       attempt_count: 0,
-      next_attempt_at: at,
+      next_attempt_at: due,
       lease_owner: null,
       lease_until: null,
-      created_at: at,
+      created_at: due,
       completed_at: null,
     }));
     await tx.webhooks.insertEvent(event, deliveries);

@@ -113,8 +113,18 @@ export class WebhookService {
     return this.deps.store;
   }
 
+  /** The rules' clock: when things happen (events, changes, keys' expiry). */
   private now(): number {
     return this.deps.clock();
+  }
+
+  /**
+   * The wall clock: when deliveries are due, leased and done, and how long a secret's grace
+   * lasts. These measure real time between processes, whatever the rules' clock says (tests
+   * and the mock move that one to reach keys' expiry).
+   */
+  private wallNow(): number {
+    return Date.now();
   }
 
   /** The operator's rules of where webhooks may send. */
@@ -210,10 +220,10 @@ export class WebhookService {
           if (patch.is_active) change.disabled_reason = null;
         }
         if (!Object.keys(change).length) return before;
-        const at = isoAt(this.now());
-        change.updated_at = at;
+        change.updated_at = isoAt(this.now());
         await tx.webhooks.update(id, change);
-        const failed = change.is_active === false ? await tx.webhooks.failPending(id, at) : 0;
+        const failed =
+          change.is_active === false ? await tx.webhooks.failPending(id, isoAt(this.wallNow())) : 0;
         const fields = Object.keys(change).filter((f) => f !== 'updated_at' && f !== 'disabled_reason');
         await this.audit.record(
           {
@@ -261,12 +271,11 @@ export class WebhookService {
     return this.store.transaction(
       async (tx) => {
         const webhook = await this.get(id, tx);
-        const now = this.now();
         const change: WebhookChange = {
           sealed_secret: sealed,
           sealed_previous_secret: graceSeconds > 0 ? webhook.sealed_secret : null,
-          previous_secret_expires_at: graceSeconds > 0 ? isoAt(now + graceSeconds * 1000) : null,
-          updated_at: isoAt(now),
+          previous_secret_expires_at: graceSeconds > 0 ? isoAt(this.wallNow() + graceSeconds * 1000) : null,
+          updated_at: isoAt(this.now()),
         };
         await tx.webhooks.update(id, change);
         await this.audit.record(
@@ -290,8 +299,8 @@ export class WebhookService {
    */
   async test(actor: Actor, id: string): Promise<DeliveryWithAttempts> {
     const webhook = await this.get(id);
-    const now = this.now();
-    const at = isoAt(now);
+    const at = isoAt(this.now());
+    const wall = this.wallNow();
     const event: WebhookEventRecord = {
       id: newMessageId(),
       type: TEST_EVENT_TYPE,
@@ -307,10 +316,10 @@ export class WebhookService {
       event_type: TEST_EVENT_TYPE,
       status: 'pending',
       attempt_count: 0,
-      next_attempt_at: at,
+      next_attempt_at: isoAt(wall),
       lease_owner: owner,
-      lease_until: isoAt(now + this.leaseMs()),
-      created_at: at,
+      lease_until: isoAt(wall + this.leaseMs()),
+      created_at: isoAt(wall),
       completed_at: null,
     };
     await this.store.transaction(async (tx) => {
@@ -360,7 +369,7 @@ export class WebhookService {
         `Webhook ${id} is inactive${webhook.disabled_reason ? ` (${webhook.disabled_reason})` : ''}; switch it on with PATCH {"is_active": true} before redelivering.`,
       );
     }
-    const at = isoAt(this.now());
+    const at = isoAt(this.wallNow());
     const delivery: DeliveryRecord = {
       id: globalThis.crypto.randomUUID(),
       webhook_id: id,
@@ -397,7 +406,7 @@ export class WebhookService {
 
   /** Claims up to `limit` due deliveries for `owner`, leased for `leaseMs()`. */
   claim(owner: string, limit: number): Promise<ClaimedDelivery[]> {
-    const now = this.now();
+    const now = this.wallNow();
     return this.store.webhooks.claimDue(isoAt(now), limit, owner, isoAt(now + this.leaseMs()));
   }
 
@@ -437,7 +446,8 @@ export class WebhookService {
         ? { ...none, outcome: 'refused', error: `The URL ${target.reason}; nothing was sent.` }
         : { ...none, outcome: 'network_error', error: target.reason };
     }
-    const timestamp = Math.floor(this.now() / 1000);
+    // The wall clock, not the rules' clock: receivers compare it with theirs.
+    const timestamp = Math.floor(Date.now() / 1000);
     const headers = {
       'content-type': 'application/json',
       'user-agent': WEBHOOK_USER_AGENT,
@@ -489,9 +499,9 @@ export class WebhookService {
   ): Promise<DeliveryDecision> {
     const { delivery, webhook, event } = claimed;
     const number = delivery.attempt_count + 1;
-    const startedAt = this.now();
+    const startedAt = this.wallNow();
     const sent = await this.send(webhook, event, startedAt);
-    const now = this.now();
+    const now = this.wallNow();
     const decision = decideAfterAttempt(
       { outcome: sent.outcome, statusCode: sent.statusCode },
       number,
@@ -522,7 +532,7 @@ export class WebhookService {
         await tx.webhooks.update(webhook.id, {
           is_active: false,
           disabled_reason: `The receiver answered 410 Gone at ${at}.`,
-          updated_at: at,
+          updated_at: isoAt(this.now()),
         });
         const failed = await tx.webhooks.failPending(webhook.id, at);
         await this.audit.record(
@@ -607,6 +617,6 @@ export class WebhookService {
 
   /** Removes deliveries that ended more than `retentionMs` ago, with their attempts and events. */
   prune(retentionMs: number): Promise<void> {
-    return this.store.webhooks.prune(isoAt(this.now() - retentionMs));
+    return this.store.webhooks.prune(isoAt(this.wallNow() - retentionMs));
   }
 }

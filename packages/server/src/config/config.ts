@@ -544,7 +544,8 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
   {
     key: 'webhookTimeoutMs',
     env: 'LATCHKEY_WEBHOOK_TIMEOUT_MS',
-    description: 'How long one webhook attempt may take in all (connecting, sending, the answer), in milliseconds.',
+    description:
+      'How long one webhook attempt may take in all (connecting, sending, the answer), in milliseconds.',
     default: '10000',
     parse: integer(100, 120_000),
   },

@@ -172,7 +172,8 @@ export class PrometheusMetrics implements Metrics {
       labelNames: ['result'],
       registers,
     });
-    for (const result of ['delivered', 'retrying', 'failed', 'disabled']) this.webhookAttempts.inc({ result }, 0);
+    for (const result of ['delivered', 'retrying', 'failed', 'disabled'])
+      this.webhookAttempts.inc({ result }, 0);
     new Gauge({
       name: 'latchkey_webhook_outbox_depth',
       help: 'Webhook deliveries waiting to be sent (due now or later), on every instance sharing the database.',

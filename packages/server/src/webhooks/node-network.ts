@@ -2,7 +2,12 @@ import { lookup } from 'node:dns/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
-import { MAX_READ_BODY_BYTES, type OutgoingWebhook, type WebhookAnswer, type WebhookNetwork } from '@latchkey/core';
+import {
+  MAX_READ_BODY_BYTES,
+  type OutgoingWebhook,
+  type WebhookAnswer,
+  type WebhookNetwork,
+} from '@latchkey/core';
 
 export interface NodeWebhookNetworkOptions {
   /** How long the TCP connection may take to open, in ms. */
@@ -58,7 +63,12 @@ function sendPinned(request: OutgoingWebhook, options: NodeWebhookNetworkOptions
   const elapsed = () => Math.round(performance.now() - started);
   const { address } = request;
   if (address === undefined) {
-    return Promise.resolve({ ok: false, timedOut: false, error: 'no checked address to connect to', durationMs: 0 });
+    return Promise.resolve({
+      ok: false,
+      timedOut: false,
+      error: 'no checked address to connect to',
+      durationMs: 0,
+    });
   }
   const url = new URL(request.url);
   const secure = url.protocol === 'https:';
@@ -102,10 +112,13 @@ function sendPinned(request: OutgoingWebhook, options: NodeWebhookNetworkOptions
       if (status !== undefined) answered(true);
       req.destroy(new Error(`no answer within ${request.timeoutMs} ms`));
     }, request.timeoutMs);
-    const connect = setTimeout(() => {
-      timedOut = true;
-      req.destroy(new Error(`could not connect within ${options.connectTimeoutMs} ms`));
-    }, Math.min(options.connectTimeoutMs, request.timeoutMs));
+    const connect = setTimeout(
+      () => {
+        timedOut = true;
+        req.destroy(new Error(`could not connect within ${options.connectTimeoutMs} ms`));
+      },
+      Math.min(options.connectTimeoutMs, request.timeoutMs),
+    );
     req.on('socket', (socket) => {
       socket.once('connect', () => clearTimeout(connect));
     });

@@ -150,7 +150,11 @@ export class KyselyWebhookRepository implements WebhookRepository {
 
   async insertEvent(event: WebhookEventRecord, deliveries: readonly DeliveryRecord[]): Promise<void> {
     await this.db.insertInto('webhook_events').values(event).execute();
-    if (deliveries.length) await this.db.insertInto('webhook_deliveries').values([...deliveries]).execute();
+    if (deliveries.length)
+      await this.db
+        .insertInto('webhook_deliveries')
+        .values([...deliveries])
+        .execute();
   }
 
   async insertDelivery(delivery: DeliveryRecord): Promise<void> {
@@ -158,7 +162,11 @@ export class KyselyWebhookRepository implements WebhookRepository {
   }
 
   async findEvent(id: string): Promise<WebhookEventRecord | undefined> {
-    const row = await this.db.selectFrom('webhook_events').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('webhook_events')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row && { ...row, type: row.type as WebhookEventRecord['type'] };
   }
 
@@ -218,7 +226,9 @@ export class KyselyWebhookRepository implements WebhookRepository {
       count = count.where('status', '=', filter.status);
       query = query.where('d.status', '=', filter.status);
     }
-    const [{ n } = { n: 0 }] = await count.select((eb) => eb.fn.countAll<string | number>().as('n')).execute();
+    const [{ n } = { n: 0 }] = await count
+      .select((eb) => eb.fn.countAll<string | number>().as('n'))
+      .execute();
     const rows = await query
       .orderBy('d.created_at', 'desc')
       .orderBy('d.id', 'desc')
@@ -256,7 +266,9 @@ export class KyselyWebhookRepository implements WebhookRepository {
       this.db.selectFrom('webhook_events').selectAll().where('id', 'in', eventIds).execute(),
     ]);
     const webhookById = new Map(webhooks.map((w) => [w.id, toWebhookRecord(w)]));
-    const eventById = new Map(events.map((e) => [e.id, { ...e, type: e.type as WebhookEventRecord['type'] }]));
+    const eventById = new Map(
+      events.map((e) => [e.id, { ...e, type: e.type as WebhookEventRecord['type'] }]),
+    );
     const claimed: ClaimedDelivery[] = [];
     for (const row of rows) {
       const webhook = webhookById.get(row.webhook_id);
@@ -293,7 +305,13 @@ export class KyselyWebhookRepository implements WebhookRepository {
   async failPending(webhookId: string, now: string): Promise<number> {
     const result = await this.db
       .updateTable('webhook_deliveries')
-      .set({ status: 'failed', next_attempt_at: null, completed_at: now, lease_owner: null, lease_until: null })
+      .set({
+        status: 'failed',
+        next_attempt_at: null,
+        completed_at: now,
+        lease_owner: null,
+        lease_until: null,
+      })
       .where('webhook_id', '=', webhookId)
       .where('status', '=', 'pending')
       .executeTakeFirst();
@@ -368,7 +386,9 @@ export class KyselyWebhookRepository implements WebhookRepository {
       .where(({ not, exists, selectFrom }) =>
         not(
           exists(
-            selectFrom('webhook_deliveries as d').select('d.id').whereRef('d.event_id', '=', 'webhook_events.id'),
+            selectFrom('webhook_deliveries as d')
+              .select('d.id')
+              .whereRef('d.event_id', '=', 'webhook_events.id'),
           ),
         ),
       )
