@@ -46,6 +46,8 @@ export class WebhookWorker {
   private scannedAt = Number.NEGATIVE_INFINITY;
   private prunedAt = Number.NEGATIVE_INFINITY;
   private unsubscribe: (() => void) | undefined;
+  /** Attempts started since the worker was made. */
+  private attempts = 0;
 
   constructor(
     private readonly service: WebhookService,
@@ -114,6 +116,7 @@ export class WebhookWorker {
         if (room <= 0) return;
         const claimed = await this.service.claim(this.owner, room);
         for (const one of claimed) {
+          this.attempts++;
           const attempt: Promise<void> = this.service
             .attempt(one, this.owner)
             .then(() => {})
@@ -137,10 +140,22 @@ export class WebhookWorker {
     }
   }
 
-  /** Runs one round now and waits for its attempts; for tests and the mock's `flush`. */
-  async runOnce(): Promise<void> {
-    await this.tick();
-    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  /**
+   * Scans keys' expiry now and attempts every delivery that is due, round after round, until
+   * none is left; resolves when their attempts are recorded. For tests and the mock's
+   * `flushWebhooks`. Returns how many attempts it waited for.
+   */
+  async flush(): Promise<number> {
+    this.scannedAt = Number.NEGATIVE_INFINITY;
+    let total = 0;
+    for (;;) {
+      const before = this.attempts;
+      await this.tick();
+      while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+      const made = this.attempts - before;
+      total += made;
+      if (made === 0) return total;
+    }
   }
 
   /** Claims nothing more, waits for the attempts under way, and releases what it still holds. */
