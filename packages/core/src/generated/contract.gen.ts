@@ -8176,7 +8176,8 @@ export const CONTRACT: ContractDocument = {
                   },
                   "username": {
                     "type": "string",
-                    "maxLength": 150
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
                   }
                 }
               },
