@@ -4647,7 +4647,7 @@ export const CONTRACT: ContractDocument = {
                       "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
                       "name": "billing-sync",
                       "description": "Keeps the billing service's copy of keys in step.",
-                      "url": "https://hooks.example.com/latchkey",
+                      "url": "https://example.com/hooks/latchkey",
                       "events": [
                         "key.created",
                         "key.deleted",
@@ -4733,7 +4733,7 @@ export const CONTRACT: ContractDocument = {
               },
               "example": {
                 "name": "billing-sync",
-                "url": "https://hooks.example.com/latchkey",
+                "url": "https://example.com/hooks/latchkey",
                 "events": [
                   "key.created",
                   "key.deleted",
@@ -4787,7 +4787,7 @@ export const CONTRACT: ContractDocument = {
                   "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
                   "name": "billing-sync",
                   "description": "Keeps the billing service's copy of keys in step.",
-                  "url": "https://hooks.example.com/latchkey",
+                  "url": "https://example.com/hooks/latchkey",
                   "events": [
                     "key.created",
                     "key.deleted",
@@ -4908,7 +4908,7 @@ export const CONTRACT: ContractDocument = {
                   "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
                   "name": "billing-sync",
                   "description": "Keeps the billing service's copy of keys in step.",
-                  "url": "https://hooks.example.com/latchkey",
+                  "url": "https://example.com/hooks/latchkey",
                   "events": [
                     "key.created",
                     "key.deleted",
@@ -5032,7 +5032,7 @@ export const CONTRACT: ContractDocument = {
                   "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
                   "name": "billing-sync",
                   "description": "Keeps the billing service's copy of keys in step.",
-                  "url": "https://hooks.example.com/latchkey",
+                  "url": "https://example.com/hooks/latchkey",
                   "events": [
                     "key.created",
                     "key.deleted",
@@ -5257,7 +5257,7 @@ export const CONTRACT: ContractDocument = {
                   "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
                   "name": "billing-sync",
                   "description": "Keeps the billing service's copy of keys in step.",
-                  "url": "https://hooks.example.com/latchkey",
+                  "url": "https://example.com/hooks/latchkey",
                   "events": [
                     "key.created",
                     "key.deleted",
