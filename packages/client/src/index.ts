@@ -27,3 +27,9 @@ export type * from './generated/types.gen.js';
 export type { RateLimit } from './rate-limit.js';
 export { permissionOf } from './security.js';
 export type { RateLimitEvent } from './transport.js';
+export {
+  type VerifyWebhookOptions,
+  verifyWebhook,
+  type WebhookHeaders,
+  WebhookVerificationError,
+} from './webhooks.js';

@@ -53,6 +53,21 @@ export interface RulesConfig {
   lockoutDurationS: number;
   /** Proxies whose X-Forwarded-For is believed (`LATCHKEY_TRUSTED_PROXIES`). */
   trustedProxies: string[];
+  /** Webhooks may use http:// URLs (`LATCHKEY_WEBHOOK_ALLOW_HTTP`). */
+  webhookAllowHttp: boolean;
+  /**
+   * Host names and address rules webhooks may reach although they are private
+   * (`LATCHKEY_WEBHOOK_ALLOWED_HOSTS`), normalised by `parseAllowedHosts`.
+   */
+  webhookAllowedHosts: string[];
+  /** Days before a key expires that `key.expiring` is sent, besides 1 day (`LATCHKEY_WEBHOOK_EXPIRING_DAYS`). */
+  webhookExpiringDays: number;
+  /** Attempts of a delivery before it has failed (`LATCHKEY_WEBHOOK_MAX_ATTEMPTS`). */
+  webhookMaxAttempts: number;
+  /** The wait after the first failed attempt, in ms; each next one is 4 times longer (`LATCHKEY_WEBHOOK_RETRY_BASE_MS`). */
+  webhookRetryBaseMs: number;
+  /** How long one attempt may take in all, in ms (`LATCHKEY_WEBHOOK_TIMEOUT_MS`). */
+  webhookTimeoutMs: number;
 }
 
 /**
@@ -81,6 +96,12 @@ export const DEFAULT_RULES: RulesConfig = {
   lockoutWindowS: 300,
   lockoutDurationS: 300,
   trustedProxies: [],
+  webhookAllowHttp: false,
+  webhookAllowedHosts: [],
+  webhookExpiringDays: 7,
+  webhookMaxAttempts: 8,
+  webhookRetryBaseMs: 15_000,
+  webhookTimeoutMs: 10_000,
 };
 
 /** Fixed limits of the API, reported by /meta. */
@@ -88,6 +109,8 @@ export const LIMITS = {
   maxPageSize: 200,
   defaultPageSize: 50,
   maxRotationGraceSeconds: 86_400,
+  /** The longest time the old signing secret of a webhook keeps signing after a rotation. */
+  maxSecretGraceSeconds: 7 * 86_400,
   /** How deep a JSON body may nest; no operation needs more than a few levels. */
   maxBodyDepth: 32,
 } as const;

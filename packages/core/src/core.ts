@@ -10,6 +10,7 @@ import { adminHandlers } from './http/handlers/admin.handlers.js';
 import { authHandlers } from './http/handlers/auth.handlers.js';
 import { keysHandlers } from './http/handlers/keys.handlers.js';
 import { metaHandlers } from './http/handlers/meta.handlers.js';
+import { webhooksHandlers } from './http/handlers/webhooks.handlers.js';
 import { Pipeline } from './http/pipeline.js';
 import { KeyService } from './keys/key.service.js';
 import { VerifyService } from './keys/verify.service.js';
@@ -18,6 +19,8 @@ import type { ServiceDeps } from './services.js';
 import { SessionService } from './sessions/session.service.js';
 import type { Store } from './store/store.js';
 import { UserService } from './users/user.service.js';
+import { WebhookService } from './webhooks/webhook.service.js';
+import { WebhookOutbox } from './webhooks/webhook-outbox.js';
 
 /** Every feature's service: the one way into it, for handlers and the command line alike. */
 export interface CoreServices {
@@ -30,6 +33,7 @@ export interface CoreServices {
   protection: ProtectionService;
   authenticator: Authenticator;
   verify: VerifyService;
+  webhooks: WebhookService;
 }
 
 /** The handlers of every operation the rules answer the same on every host, by operationId. */
@@ -38,6 +42,7 @@ export const CORE_HANDLERS: Readonly<Record<string, Handler>> = {
   ...authHandlers,
   ...keysHandlers,
   ...adminHandlers,
+  ...webhooksHandlers,
 };
 
 export interface CoreOptions {
@@ -67,20 +72,22 @@ function contractOf(document: ContractDocument) {
 /** Builds the services and the request pipeline over the given storage and ports. */
 export function createCore(deps: ServiceDeps, options: CoreOptions = {}): Core {
   const audit = new AuditService(deps.store, deps.clock, deps.report);
-  const users = new UserService(deps, audit);
-  const keys = new KeyService(deps, audit);
+  const outbox = new WebhookOutbox(deps.clock);
+  const users = new UserService(deps, audit, outbox);
+  const keys = new KeyService(deps, audit, outbox);
   const sessions = new SessionService(deps, audit, users);
-  const protection = new ProtectionService(deps, audit);
+  const protection = new ProtectionService(deps, audit, outbox);
   const services: CoreServices = {
     store: deps.store,
     audit,
     users,
     keys,
     sessions,
-    bootstrap: new BootstrapService(deps.store, users, keys, audit),
+    bootstrap: new BootstrapService(deps.store, users, keys, audit, outbox),
     protection,
     authenticator: new Authenticator(deps, { keys, sessions, users }),
     verify: new VerifyService(deps, keys, protection),
+    webhooks: new WebhookService(deps, audit, outbox),
   };
   const { document, router, validator } = contractOf(options.document ?? CONTRACT);
   const pipeline = new Pipeline({

@@ -15,6 +15,7 @@ export {
   type AuditTargetType,
   anonymousActor,
   CLI_ACTOR,
+  SYSTEM_ACTOR,
 } from './audit/audit.record.js';
 export type { AuditEntry, AuditService } from './audit/audit.service.js';
 export {
@@ -157,10 +158,13 @@ export {
   type LockoutStore,
   type LockState,
   NO_CACHE,
+  type OutgoingWebhook,
   type PasswordHasher,
   type RequestCounter,
   type SecretBox,
   type UsageRecorder,
+  type WebhookAnswer,
+  type WebhookNetwork,
   type WindowCount,
 } from './ports.js';
 export { MemoryLockoutStore, MemoryRequestCounter } from './protection/memory-counters.js';
@@ -173,6 +177,7 @@ export { randomToken, type SessionService } from './sessions/session.service.js'
 export { MemoryStore } from './store/memory-store.js';
 export type {
   AuditRepository,
+  DeliveryChange,
   KeyChange,
   KeyFilter,
   KeyRepository,
@@ -186,6 +191,7 @@ export type {
   UserChange,
   UserFilter,
   UserRepository,
+  WebhookRepository,
 } from './store/store.js';
 export { COMMON_PASSWORDS } from './users/common-passwords.js';
 export { removesLastSuperuser } from './users/last-superuser.js';
@@ -204,3 +210,67 @@ export {
   type UserView,
 } from './users/user.record.js';
 export type { NewUser, UserService } from './users/user.service.js';
+export { fetchWebhookNetwork } from './webhooks/fetch-network.js';
+export {
+  type AttemptOutcome,
+  type AttemptRecord,
+  type ClaimedDelivery,
+  type DeliveryRecord,
+  type DeliveryStatus,
+  type DeliveryView,
+  type DeliveryWithAttempts,
+  toDeliveryView,
+  toWebhookView,
+  type WebhookChange,
+  type WebhookEventRecord,
+  type WebhookRecord,
+  type WebhookView,
+} from './webhooks/webhook.record.js';
+export {
+  BACKOFF_FACTOR,
+  type DeliveryDecision,
+  decideAfterAttempt,
+  MAX_LOGGED_BODY,
+  MAX_READ_BODY_BYTES,
+  retryDelayMs,
+  truncateBody,
+} from './webhooks/webhook.rules.js';
+export {
+  DEFAULT_SECRET_GRACE_S,
+  describeUrl,
+  expiryThresholds,
+  WEBHOOK_USER_AGENT,
+  type WebhookInput,
+  type WebhookPatch,
+  type WebhookService,
+  type WebhookWithSecret,
+} from './webhooks/webhook.service.js';
+export { WebhookWorker, type WebhookWorkerOptions } from './webhooks/webhook.worker.js';
+export {
+  eventBody,
+  type KeyEventData,
+  keyEventData,
+  TEST_EVENT_TYPE,
+  type UserEventData,
+  userEventData,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEventData,
+  type WebhookEventType,
+  type WebhookPayload,
+} from './webhooks/webhook-events.js';
+export { newMessageId, type WebhookOutbox } from './webhooks/webhook-outbox.js';
+export {
+  generateWebhookSecret,
+  SECRET_PREFIX,
+  signature,
+  signatureHeaders,
+} from './webhooks/webhook-signature.js';
+export {
+  addressProblem,
+  checkWebhookUrl,
+  parseAllowedHosts,
+  resolveWebhookTarget,
+  type TargetPolicy,
+  type TargetResolution,
+  type UrlCheck,
+} from './webhooks/webhook-target.js';

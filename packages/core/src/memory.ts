@@ -5,10 +5,12 @@ import { MemoryLockoutStore, MemoryRequestCounter } from './protection/memory-co
 import { createWebCryptoSecrets, WEB_CRYPTO_PASSWORDS } from './secrets/web-crypto-secrets.js';
 import type { ServiceDeps } from './services.js';
 import { MemoryStore } from './store/memory-store.js';
+import { fetchWebhookNetwork } from './webhooks/fetch-network.js';
 
 /**
  * Everything the services need, in memory: Maps for storage, counters on the given clock,
- * Web Crypto for secrets, no cache (there is nothing to save), and last use written at once.
+ * Web Crypto for secrets, no cache (there is nothing to save), last use written at once,
+ * and webhooks sent with `fetch` (which msw intercepts).
  *
  * @example
  * ```ts
@@ -41,5 +43,6 @@ export function createMemoryDeps(
       durationS: rules.lockoutDurationS,
     }),
     report,
+    webhooks: fetchWebhookNetwork(),
   };
 }

@@ -122,6 +122,11 @@ export interface LockoutStore {
  */
 export type CoreEvent =
   | { type: 'authenticated'; method: AuthMethod }
+  /**
+   * A webhook delivery attempt ended: `delivered`, `retrying` (a later attempt is due),
+   * `failed` (given up) or `disabled` (the receiver answered 410; the webhook was switched off).
+   */
+  | { type: 'webhook_attempt'; result: 'delivered' | 'retrying' | 'failed' | 'disabled' }
   | { type: 'authentication_failed'; error: unknown; presented: () => Presented | undefined }
   | { type: 'rate_limited'; policy: string }
   | { type: 'locked_out_refusal' }
@@ -129,3 +134,36 @@ export type CoreEvent =
 
 /** Where unexpected errors are reported (the server's logger; the console in the mock). */
 export type ErrorReporter = (message: string, detail: Record<string, unknown>) => void;
+
+/** One signed webhook request, to a target whose address was checked. */
+export interface OutgoingWebhook {
+  /** The webhook's URL. */
+  url: string;
+  /** The host name of the URL, for the Host header and TLS (SNI, certificate). */
+  host: string;
+  /**
+   * The checked address to connect to (pinned: the host is not resolved again). Undefined
+   * when the network does not resolve host names itself (the mock, behind msw).
+   */
+  address: string | undefined;
+  headers: Record<string, string>;
+  body: string;
+  /** The whole exchange must end within this time. */
+  timeoutMs: number;
+}
+
+/** What came back: an answer (its start only), or why there was none. */
+export type WebhookAnswer =
+  | { ok: true; status: number; body: string; truncated: boolean; durationMs: number }
+  | { ok: false; timedOut: boolean; error: string; durationMs: number };
+
+/**
+ * How webhooks reach their receivers. The server resolves host names itself and connects to
+ * the checked address, never following a redirect; the mock sends with `fetch`, which msw
+ * intercepts.
+ */
+export interface WebhookNetwork {
+  /** The addresses a host name resolves to; absent when this network cannot resolve. */
+  resolve?: ((host: string) => Promise<string[]>) | undefined;
+  send(request: OutgoingWebhook): Promise<WebhookAnswer>;
+}

@@ -9,6 +9,7 @@ import type {
   RequestCounter,
   SecretBox,
   UsageRecorder,
+  WebhookNetwork,
 } from './ports.js';
 import type { Store } from './store/store.js';
 
@@ -24,6 +25,8 @@ export interface ServiceDeps {
   requests: RequestCounter;
   lockouts: LockoutStore;
   report: ErrorReporter;
+  /** How webhooks are sent. */
+  webhooks: WebhookNetwork;
   /** Told what happens, for metrics; nothing is told when absent. */
   observe?: ((event: CoreEvent) => void) | undefined;
 }

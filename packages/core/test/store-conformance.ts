@@ -7,6 +7,12 @@ import type { KeyRecord } from '../src/keys/key.record.js';
 import type { SessionRecord } from '../src/sessions/session.record.js';
 import type { Store } from '../src/store/store.js';
 import type { UserRecord } from '../src/users/user.record.js';
+import type {
+  AttemptRecord,
+  DeliveryRecord,
+  WebhookEventRecord,
+  WebhookRecord,
+} from '../src/webhooks/webhook.record.js';
 
 export interface OpenedStore {
   store: Store;
@@ -64,6 +70,72 @@ function session(owner: UserRecord, extra: Partial<SessionRecord> = {}): Session
     csrf_token: 'csrf',
     created_at: at(0),
     expires_at: at(30),
+    ...extra,
+  };
+}
+
+function webhook(name: string, extra: Partial<WebhookRecord> = {}): WebhookRecord {
+  return {
+    id: uuid(),
+    name,
+    description: '',
+    url: 'https://hooks.example.com/in',
+    events: null,
+    is_active: true,
+    sealed_secret: 'v1.sealed',
+    sealed_previous_secret: null,
+    previous_secret_expires_at: null,
+    created_by: null,
+    created_at: at(0),
+    updated_at: at(0),
+    disabled_reason: null,
+    ...extra,
+  };
+}
+
+function event(extra: Partial<WebhookEventRecord> = {}): WebhookEventRecord {
+  const id = `msg_${uuid().replace(/-/g, '')}`;
+  return {
+    id,
+    type: 'key.created',
+    payload: JSON.stringify({ type: 'key.created', timestamp: at(0), data: { id } }),
+    created_at: at(0),
+    ...extra,
+  };
+}
+
+function delivery(
+  hook: WebhookRecord,
+  ev: WebhookEventRecord,
+  extra: Partial<DeliveryRecord> = {},
+): DeliveryRecord {
+  return {
+    id: uuid(),
+    webhook_id: hook.id,
+    event_id: ev.id,
+    event_type: ev.type,
+    status: 'pending',
+    attempt_count: 0,
+    next_attempt_at: at(0),
+    lease_owner: null,
+    lease_until: null,
+    created_at: at(0),
+    completed_at: null,
+    ...extra,
+  };
+}
+
+function attempt(d: DeliveryRecord, number: number, extra: Partial<AttemptRecord> = {}): AttemptRecord {
+  return {
+    id: uuid(),
+    delivery_id: d.id,
+    number,
+    at: at(number),
+    duration_ms: 12,
+    status_code: 500,
+    outcome: 'http_error',
+    error: 'The receiver answered 500',
+    response_body: 'oops',
     ...extra,
   };
 }
@@ -279,6 +351,204 @@ export function describeStoreConformance(name: string, open: () => Promise<Opene
       expect(await ids({ action: 'key.created', clientIp: '192.0.2.1' })).toEqual([first.id]);
       expect(await ids({ since: at(2), until: at(3) })).toEqual([failed.id]);
       expect((await store.audit.list({ actorId: actor }, { limit: 1, offset: 1 })).rows[0]).toEqual(failed);
+    });
+
+    it('stores webhooks, lists them oldest first and the active ones, changes and deletes them', async () => {
+      const a = webhook('wh-a', { created_at: at(1), events: ['key.created', 'user.deleted'] });
+      const b = webhook('wh-b', { created_at: at(2), is_active: false, description: 'off' });
+      for (const w of [b, a]) await store.webhooks.insert(w);
+      expect(await store.webhooks.findById(a.id)).toEqual(a);
+      expect(await store.webhooks.findById(uuid())).toBeUndefined();
+      const listed = (await store.webhooks.list(ALL)).rows.filter((w) => w.id === a.id || w.id === b.id);
+      expect(listed).toEqual([a, b]);
+      expect((await store.webhooks.listActive()).map((w) => w.id)).toContain(a.id);
+      expect((await store.webhooks.listActive()).map((w) => w.id)).not.toContain(b.id);
+      const change = {
+        events: null,
+        is_active: false,
+        sealed_previous_secret: 'v1.old',
+        previous_secret_expires_at: at(9),
+        disabled_reason: 'gone',
+        updated_at: at(5),
+      };
+      await store.webhooks.update(a.id, change);
+      expect(await store.webhooks.findById(a.id)).toEqual({ ...a, ...change });
+      expect(await store.webhooks.delete(a.id)).toBe(true);
+      expect(await store.webhooks.delete(a.id)).toBe(false);
+      expect(await store.webhooks.findById(a.id)).toBeUndefined();
+    });
+
+    it('keeps the outbox: events with their deliveries, newest first, with payload and attempts', async () => {
+      const hook = webhook('wh-log');
+      await store.webhooks.insert(hook);
+      const first = event({ created_at: at(1) });
+      const second = event({ created_at: at(2), type: 'user.created' });
+      const d1 = delivery(hook, first, { created_at: at(1) });
+      const d2 = delivery(hook, second, { created_at: at(2), status: 'failed', next_attempt_at: null });
+      await store.webhooks.insertEvent(first, [d1]);
+      await store.webhooks.insertEvent(second, [d2]);
+      expect(await store.webhooks.findEvent(first.id)).toEqual(first);
+      expect(await store.webhooks.findDelivery(hook.id, d1.id)).toEqual({
+        ...d1,
+        payload: first.payload,
+        attempts: [],
+      });
+      expect(await store.webhooks.findDelivery(uuid(), d1.id)).toBeUndefined();
+      const all = await store.webhooks.listDeliveries(hook.id, {}, ALL);
+      expect(all.count).toBe(2);
+      expect(all.rows.map((d) => d.id)).toEqual([d2.id, d1.id]);
+      const failed = await store.webhooks.listDeliveries(hook.id, { status: 'failed' }, ALL);
+      expect(failed.rows.map((d) => d.id)).toEqual([d2.id]);
+      const paged = await store.webhooks.listDeliveries(hook.id, {}, { limit: 1, offset: 1 });
+      expect(paged).toMatchObject({ count: 2, rows: [{ id: d1.id }] });
+      // A second delivery of the same event (a redelivery).
+      const again = delivery(hook, first, { created_at: at(3) });
+      await store.webhooks.insertDelivery(again);
+      expect((await store.webhooks.findDelivery(hook.id, again.id))?.payload).toBe(first.payload);
+      expect(await store.webhooks.delete(hook.id)).toBe(true);
+      expect(await store.webhooks.findDelivery(hook.id, d1.id)).toBeUndefined();
+    });
+
+    it('claims due deliveries once, under a lease, records attempts only for the lease holder, and releases', async () => {
+      const hook = webhook('wh-claim');
+      const off = webhook('wh-claim-off', { is_active: false });
+      for (const w of [hook, off]) await store.webhooks.insert(w);
+      const ev = event();
+      const due = [0, 1, 2, 3].map((m) => delivery(hook, ev, { next_attempt_at: at(10 + m) }));
+      const later = delivery(hook, ev, { next_attempt_at: at(50) });
+      const done = delivery(hook, ev, { status: 'delivered', next_attempt_at: null, completed_at: at(1) });
+      const inactive = delivery(off, ev, { next_attempt_at: at(10) });
+      await store.webhooks.insertEvent(ev, [...due, later, done, inactive]);
+      const pendingBefore = await store.webhooks.countPending();
+
+      // Two claims at the same moment share the due deliveries without overlap.
+      const [a, b] = await Promise.all([
+        store.webhooks.claimDue(at(20), 3, 'owner-a', at(25)),
+        store.webhooks.claimDue(at(20), 3, 'owner-b', at(25)),
+      ]);
+      const ids = [...a, ...b].map((c) => c.delivery.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(ids.sort()).toEqual(due.map((d) => d.id).sort());
+      const claimed = [...a, ...b].find((c) => c.delivery.id === due[0]?.id);
+      expect(claimed?.webhook).toEqual(hook);
+      expect(claimed?.event).toEqual(ev);
+      expect(claimed?.delivery.lease_until).toBe(at(25));
+      // Leased: nothing more before the lease ends.
+      expect(await store.webhooks.claimDue(at(21), 10, 'owner-c', at(30))).toEqual([]);
+
+      const [mine] = a;
+      if (!mine) throw new Error('owner-a claimed nothing');
+      const stranger = attempt(mine.delivery, 1);
+      const change = {
+        status: 'pending' as const,
+        attempt_count: 1,
+        next_attempt_at: at(40),
+        completed_at: null,
+      };
+      expect(await store.webhooks.recordAttempt(stranger, change, 'owner-b')).toBe(false);
+      expect(await store.webhooks.recordAttempt(attempt(mine.delivery, 1), change, 'owner-a')).toBe(true);
+      const recorded = await store.webhooks.findDelivery(hook.id, mine.delivery.id);
+      expect(recorded).toMatchObject({ ...change, lease_owner: null, lease_until: null });
+      expect(recorded?.attempts.map((x) => [x.number, x.status_code, x.outcome, x.response_body])).toEqual([
+        [1, 500, 'http_error', 'oops'],
+      ]);
+
+      // owner-b gives back what it holds; after its lease ends, a lease of owner-a is taken over.
+      expect(await store.webhooks.release('owner-b')).toBe(b.length);
+      const retaken = await store.webhooks.claimDue(at(21), 10, 'owner-c', at(30));
+      expect(retaken.map((c) => c.delivery.id).sort()).toEqual(b.map((c) => c.delivery.id).sort());
+      const expired = await store.webhooks.claimDue(at(26), 10, 'owner-d', at(35));
+      expect(expired.map((c) => c.delivery.id).sort()).toEqual(
+        a
+          .slice(1)
+          .map((c) => c.delivery.id)
+          .sort(),
+      );
+      expect(await store.webhooks.countPending()).toBe(pendingBefore);
+
+      // Switched off: every pending delivery of the webhook fails.
+      expect(await store.webhooks.failPending(hook.id, at(30))).toBe(5);
+      expect(await store.webhooks.countPending()).toBe(pendingBefore - 5);
+      expect(await store.webhooks.claimDue(at(59), 10, 'owner-e', at(60))).toEqual([]);
+      const failed = await store.webhooks.findDelivery(hook.id, later.id);
+      expect(failed).toMatchObject({ status: 'failed', next_attempt_at: null, completed_at: at(30) });
+    });
+
+    it('finds keys whose expiry needs a notice, records each notice once, and forgets them with the key', async () => {
+      const owner = user(`exp-${uuid().slice(0, 8)}`);
+      await store.users.insert(owner);
+      const soon = key(owner, 'soon', { expires_at: at(40) });
+      const far = key(owner, 'far', { expires_at: at(55) });
+      const off = key(owner, 'off', { expires_at: at(40), is_active: false });
+      const never = key(owner, 'never');
+      for (const k of [soon, far, off, never]) await store.keys.insert(k);
+      const mine = async (kind: string) =>
+        (await store.webhooks.keysToNotify(kind, at(30), at(50), 100))
+          .filter(({ user: u }) => u.id === owner.id)
+          .map(({ key: k }) => k.name);
+      expect(await mine('expiring:7d')).toEqual(['soon']);
+      const found = (await store.webhooks.keysToNotify('expiring:7d', at(30), at(50), 100)).find(
+        ({ key: k }) => k.id === soon.id,
+      );
+      expect(found).toEqual({ key: soon, user: owner });
+      expect(await store.webhooks.recordNotices(soon.id, at(40), ['expiring:7d', 'expiring:1d'])).toEqual([
+        'expiring:7d',
+        'expiring:1d',
+      ]);
+      expect(await store.webhooks.recordNotices(soon.id, at(40), ['expired', 'expiring:1d'])).toEqual([
+        'expired',
+      ]);
+      expect(await mine('expiring:7d')).toEqual([]);
+      expect(await mine('expired')).toEqual([]);
+      // A new expiry is a new key as far as notices go.
+      await store.keys.update(soon.id, { expires_at: at(45) });
+      expect(await mine('expiring:7d')).toEqual(['soon']);
+      await store.keys.delete(soon.id);
+      expect(await mine('expiring:7d')).toEqual([]);
+      const again = key(owner, 'again', { expires_at: at(41) });
+      await store.keys.insert(again);
+      expect(await store.webhooks.recordNotices(again.id, at(41), ['expired'])).toEqual(['expired']);
+    });
+
+    it('prunes deliveries that ended before a time, and the events left without one', async () => {
+      const hook = webhook('wh-prune');
+      await store.webhooks.insert(hook);
+      const old = event({ created_at: at(1) });
+      const kept = event({ created_at: at(1) });
+      const oldDone = delivery(hook, old, {
+        status: 'delivered',
+        completed_at: at(2),
+        next_attempt_at: null,
+      });
+      const keptPending = delivery(hook, kept);
+      await store.webhooks.insertEvent(old, [oldDone]);
+      await store.webhooks.insertEvent(kept, [keptPending]);
+      await store.webhooks.prune(at(10));
+      expect(await store.webhooks.findDelivery(hook.id, oldDone.id)).toBeUndefined();
+      expect(await store.webhooks.findEvent(old.id)).toBeUndefined();
+      expect(await store.webhooks.findDelivery(hook.id, keptPending.id)).toBeDefined();
+      expect(await store.webhooks.findEvent(kept.id)).toEqual(kept);
+    });
+
+    it('runs what waits for a commit after it, never after a rollback, and at once outside a transaction', async () => {
+      const ran: string[] = [];
+      store.afterCommit(() => ran.push('outside'));
+      expect(ran).toEqual(['outside']);
+      await store.transaction(async (tx) => {
+        tx.afterCommit(() => ran.push('committed'));
+        await tx.transaction(async (inner) => {
+          inner.afterCommit(() => ran.push('joined'));
+        });
+        expect(ran).toEqual(['outside']);
+      });
+      expect(ran).toEqual(['outside', 'committed', 'joined']);
+      await expect(
+        store.transaction(async (tx) => {
+          tx.afterCommit(() => ran.push('rolled back'));
+          throw new Error('no');
+        }),
+      ).rejects.toThrow('no');
+      expect(ran).toEqual(['outside', 'committed', 'joined']);
     });
 
     it('commits a transaction whole or not at all, and lets work inside it join it', async () => {

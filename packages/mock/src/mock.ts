@@ -11,6 +11,7 @@ import {
   REQUEST_ID_HEADER,
   type RulesConfig,
   requestIdOf,
+  WebhookWorker,
 } from '@latchkey/core';
 import { type HttpHandler, http } from 'msw';
 import { problemResponse, toIncoming, toResponse } from './http/fetch-adapter.js';
@@ -85,6 +86,13 @@ export interface LatchkeyMock {
    * under `baseUrl`.
    */
   handle(request: Request, clientIp?: string): Promise<Response | undefined>;
+  /**
+   * Attempts every webhook delivery that is due now (after scanning keys' expiry) and
+   * resolves once each attempt is in the delivery log. Deliveries are also sent on their own,
+   * right after the request that raised them; this waits for them. Retries that are due later
+   * (`config.webhookRetryBaseMs`, 15 s by default) are not waited for.
+   */
+  flushWebhooks(): Promise<void>;
   /** Forgets everything and applies the seed again; returns the new seeded data. */
   reset(): SeededData;
 }
@@ -135,7 +143,14 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
     const { seeded, stored } = applySeed(deps, options.seed);
     // Every request waits for the seed; a failure surfaces there, not as an unhandled rejection.
     stored.catch(() => {});
-    return { deps, core, seeded, ready: stored };
+    // Webhooks go out with fetch (msw intercepts them), off the request, as the server sends them.
+    const webhooks = new WebhookWorker(core.services.webhooks, {
+      pollMs: 250,
+      expiryScanMs: 1000,
+      report: deps.report,
+    });
+    webhooks.start();
+    return { deps, core, seeded, ready: stored, webhooks };
   };
   let state = start();
 
@@ -187,7 +202,12 @@ export function createLatchkeyMock(options: LatchkeyMockOptions): LatchkeyMock {
       if (!request.url.startsWith(baseUrl)) return undefined;
       return answer(request, ip);
     },
+    async flushWebhooks() {
+      await state.ready;
+      await state.webhooks.flush();
+    },
     reset() {
+      void state.webhooks.stop();
       state = start();
       return state.seeded;
     },

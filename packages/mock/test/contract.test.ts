@@ -7,6 +7,7 @@ import {
   handlerCoverage,
   listOperations,
 } from '@latchkey/core';
+import { HttpResponse, http } from 'msw';
 import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import YAML from 'yaml';
@@ -364,6 +365,45 @@ describe('every operation answers inside the contract', () => {
       'adminListAuditEvents',
       await call('GET', '/api/v1/admin/audit-events?action=key.created', { key: root }),
     );
+    server.use(http.post('https://hooks.contract.test/in', () => new HttpResponse(null, { status: 204 })));
+    note('listWebhooks', await call('GET', '/api/v1/webhooks', { key: root }));
+    note(
+      'listWebhooks',
+      await call('GET', '/api/v1/webhooks', { key: mock.seeded.keys['root read-only']!.key }),
+    );
+    const hook = note(
+      'createWebhook',
+      await call('POST', '/api/v1/webhooks', {
+        key: root,
+        json: { name: 'contract', url: 'https://hooks.contract.test/in', events: ['key.created'] },
+      }),
+    );
+    note(
+      'createWebhook',
+      await call('POST', '/api/v1/webhooks', { key: root, json: { name: 'x', url: 'https://10.0.0.1/' } }),
+    );
+    const hookId = hook.body.id as string;
+    note('getWebhook', await call('GET', `/api/v1/webhooks/${hookId}`, { key: root }));
+    note(
+      'updateWebhook',
+      await call('PATCH', `/api/v1/webhooks/${hookId}`, { key: root, json: { description: 'checked' } }),
+    );
+    note(
+      'rotateWebhookSecret',
+      await call('POST', `/api/v1/webhooks/${hookId}/rotate-secret`, {
+        key: root,
+        json: { grace_seconds: 60 },
+      }),
+    );
+    const tested = note('testWebhook', await call('POST', `/api/v1/webhooks/${hookId}/test`, { key: root }));
+    note('listWebhookDeliveries', await call('GET', `/api/v1/webhooks/${hookId}/deliveries`, { key: root }));
+    note(
+      'redeliverWebhookDelivery',
+      await call('POST', `/api/v1/webhooks/${hookId}/deliveries/${tested.body.id}/redeliver`, { key: root }),
+    );
+    await mock.flushWebhooks();
+    note('deleteWebhook', await call('DELETE', `/api/v1/webhooks/${hookId}`, { key: root }));
+    note('getWebhook', await call('GET', `/api/v1/webhooks/${hookId}`, { key: root }));
 
     expect(Object.keys(statuses).sort()).toEqual(
       [
@@ -388,6 +428,18 @@ describe('every operation answers inside the contract', () => {
         'adminUpdateUser 200',
         'adminUpdateUser 409',
         'changePassword 204',
+        'createWebhook 201',
+        'createWebhook 400',
+        'deleteWebhook 204',
+        'getWebhook 200',
+        'getWebhook 404',
+        'listWebhookDeliveries 200',
+        'listWebhooks 200',
+        'listWebhooks 403',
+        'redeliverWebhookDelivery 202',
+        'rotateWebhookSecret 200',
+        'testWebhook 200',
+        'updateWebhook 200',
         'changePassword 400',
         'checkApiToken 200',
         'createKey 201',

@@ -4,6 +4,7 @@
 // fields at fault, the detail with ids and numbers masked, the declared headers a client
 // reads, and the body's shape.
 import { COMMON_PASSWORDS } from '@latchkey/core';
+import { HttpResponse, http } from 'msw';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN, type Target, type TargetSettings } from './shared/target.js';
 import { mswServer, startHttpMock, startMswMock } from './support/mock-targets.js';
@@ -385,6 +386,90 @@ describe('parity of the server, the msw mock and the mock HTTP server', () => {
       'Anonymous',
     );
     expect(seen.find((o) => o.probe === 'wrong method')!.headers.allow).toBe('GET, POST, HEAD');
+  });
+
+  it('manages webhooks and refuses their targets alike', async () => {
+    // The real server cannot resolve hooks.example.invalid; the mocks' fetch fails alike.
+    mswServer.use(http.all('https://hooks.example.invalid/*', () => HttpResponse.error()));
+    const results = await runEverywhere({}, async (send) => {
+      const admin = await loginAs(send, ADMIN.username, ADMIN.password);
+      const post = (probe: string, path: string, body: unknown) =>
+        send(probe, { method: 'POST', path, headers: admin, json: body });
+      const patch = (probe: string, id: string, body: unknown) =>
+        send(probe, { method: 'PATCH', path: `/api/v1/webhooks/${id}`, headers: admin, json: body });
+      for (const url of [
+        'https://127.0.0.1/in',
+        'https://[::1]/in',
+        'https://[::ffff:127.0.0.1]/in',
+        'https://2130706433/in',
+        'https://0x7f000001/in',
+        'https://169.254.169.254/latest/meta-data/',
+        'https://10.0.0.1/in',
+        'https://localhost/in',
+        'https://user:pass@hooks.example.invalid/in',
+        'file:///etc/passwd',
+        'http://hooks.example.invalid/in',
+        'not a url',
+      ]) {
+        await post(`create: ${url}`, '/api/v1/webhooks', { name: 'refused', url });
+      }
+      for (const [probe, body] of [
+        ['no name', { url: 'https://hooks.example.invalid/in' }],
+        ['unknown event', { name: 'x', url: 'https://hooks.example.invalid/in', events: ['key.nothing'] }],
+        ['no event', { name: 'x', url: 'https://hooks.example.invalid/in', events: [] }],
+        ['own secret', { name: 'x', url: 'https://hooks.example.invalid/in', secret: 'whsec_AAAA' }],
+        [
+          'long description',
+          { name: 'x', url: 'https://hooks.example.invalid/in', description: 'd'.repeat(501) },
+        ],
+      ] as const) {
+        await post(`create: ${probe}`, '/api/v1/webhooks', body);
+      }
+      const hook = await post('create', '/api/v1/webhooks', {
+        name: 'parity',
+        url: 'https://hooks.example.invalid/in',
+        events: ['key.created', 'key.deleted'],
+      });
+      await send('list', { path: '/api/v1/webhooks', headers: admin });
+      await send('get', { path: `/api/v1/webhooks/${hook.id}`, headers: admin });
+      await send('get unknown', {
+        path: '/api/v1/webhooks/3f1c9a52-0d7e-4b8a-9c61-5e2f7d4a1b90',
+        headers: admin,
+      });
+      await patch('patch refused url', hook.id, { url: 'https://192.168.1.1/' });
+      await patch('patch nothing', hook.id, {});
+      await patch('patch', hook.id, { events: null, description: 'every event' });
+      await post('rotate too long', `/api/v1/webhooks/${hook.id}/rotate-secret`, { grace_seconds: 604_801 });
+      await post('rotate', `/api/v1/webhooks/${hook.id}/rotate-secret`, { grace_seconds: 60 });
+      const test = await post('test', `/api/v1/webhooks/${hook.id}/test`, undefined);
+      await send('deliveries', {
+        path: `/api/v1/webhooks/${hook.id}/deliveries?status=failed`,
+        headers: admin,
+      });
+      await send('deliveries bad status', {
+        path: `/api/v1/webhooks/${hook.id}/deliveries?status=lost`,
+        headers: admin,
+      });
+      await post('redeliver', `/api/v1/webhooks/${hook.id}/deliveries/${test.id}/redeliver`, undefined);
+      await post(
+        'redeliver unknown',
+        `/api/v1/webhooks/${hook.id}/deliveries/3f1c9a52-0d7e-4b8a-9c61-5e2f7d4a1b90/redeliver`,
+        undefined,
+      );
+      await patch('switch off', hook.id, { is_active: false });
+      await post(
+        'redeliver while off',
+        `/api/v1/webhooks/${hook.id}/deliveries/${test.id}/redeliver`,
+        undefined,
+      );
+      await send('delete', { method: 'DELETE', path: `/api/v1/webhooks/${hook.id}`, headers: admin });
+      await send('get deleted', { path: `/api/v1/webhooks/${hook.id}`, headers: admin });
+    });
+    expectParity(results, 33);
+    const seen = results.get('real server')!;
+    expect(seen.filter((o) => o.probe.startsWith('create: ') && o.status === 400)).toHaveLength(17);
+    expect(seen.find((o) => o.probe === 'test')!.shape).toMatchObject({ status: 'string' });
+    expect(seen.find((o) => o.probe === 'redeliver while off')!.code).toBe('WEBHOOK_INACTIVE');
   });
 
   it('bootstraps alike', async () => {

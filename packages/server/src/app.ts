@@ -1,4 +1,12 @@
-import { CLI_ACTOR, type Core, type CoreServices, createCore, type ServiceDeps } from '@latchkey/core';
+import {
+  CLI_ACTOR,
+  type Clock,
+  type Core,
+  type CoreServices,
+  createCore,
+  type ServiceDeps,
+  WebhookWorker,
+} from '@latchkey/core';
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { AuthCache } from './cache/auth-cache.js';
@@ -27,11 +35,19 @@ import { ProtectionStores } from './protection/protection.js';
 import { nodeSecretBox } from './secrets/secret-box.js';
 import { loadSecrets } from './secrets/secrets.js';
 import { ARGON2_PASSWORDS } from './users/password.js';
+import { nodeWebhookNetwork } from './webhooks/node-network.js';
 
 export interface AppOptions {
   logger?: Logger;
   /** Check every response against the contract (tests). */
   validateResponses?: boolean;
+  /**
+   * Run the webhook worker (default true). The command line stores events in the outbox
+   * without sending them: a running server sends them.
+   */
+  webhookWorker?: boolean;
+  /** The rules' clock, in epoch ms (tests move it to reach keys' expiry); `Date.now` by default. */
+  clock?: Clock;
 }
 
 export interface LatchkeyApp {
@@ -44,6 +60,8 @@ export interface LatchkeyApp {
   cache: AuthCache;
   usage: UsageBuffer;
   protection: ProtectionStores;
+  /** The webhook worker; undefined when the app does not send webhooks (the command line). */
+  webhooks: WebhookWorker | undefined;
   config: Config;
   logger: Logger;
   /** Writes buffered key usage now. */
@@ -137,11 +155,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
               return { key, session, basic };
             },
             usageBacklog: () => usage.backlog,
+            webhookOutboxDepth: () => store.webhooks.countPending(),
           });
     const deps: ServiceDeps = {
       store,
       config,
-      clock: () => Date.now(),
+      clock: options.clock ?? (() => Date.now()),
       secrets: nodeSecretBox(secrets),
       passwords: ARGON2_PASSWORDS,
       cache,
@@ -149,6 +168,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       requests: protection.requests,
       lockouts: protection.lockouts,
       report: (message, detail) => logger.error(detail, message),
+      webhooks: nodeWebhookNetwork({ connectTimeoutMs: config.webhookConnectTimeoutMs }),
       ...(metrics.enabled ? { observe: observeIn(metrics) } : {}),
     };
     const core = createCore(deps, {
@@ -181,6 +201,23 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       logger.info('writing buffered last-used times and stopping the usage writer');
       await usage.stop();
     });
+    const webhooks =
+      options.webhookWorker === false
+        ? undefined
+        : new WebhookWorker(services.webhooks, {
+            pollMs: config.webhookPollMs,
+            expiryScanMs: config.webhookExpiryScanMs,
+            retentionMs: config.webhookRetentionDays * 86_400_000,
+            report: (message, detail) => logger.error(detail, message),
+          });
+    if (webhooks) {
+      webhooks.start();
+      // Closed first: attempts under way finish and are recorded while the database is open.
+      closers.push(async () => {
+        logger.info('stopping the webhook worker: no new deliveries, waiting for attempts under way');
+        await webhooks.stop();
+      });
+    }
     let closed = false;
     return {
       koa,
@@ -190,6 +227,7 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
       cache,
       usage,
       protection,
+      webhooks,
       config,
       logger,
       flushUsage: () => usage.flush(),

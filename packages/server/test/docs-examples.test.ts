@@ -346,3 +346,64 @@ describe('curl examples in docs/', () => {
     120_000,
   );
 });
+
+/** The ```js block that follows `<!-- docs-test: webhook-receiver -->` in a guide. */
+function receiverExample(markdown: string): string {
+  const marker = markdown.indexOf('<!-- docs-test: webhook-receiver -->');
+  const open = markdown.indexOf('```js\n', marker);
+  if (marker < 0 || open < 0) throw new Error('docs/webhooks.md has no webhook-receiver example');
+  return markdown.slice(open + '```js\n'.length, markdown.indexOf('\n```', open));
+}
+
+describe('the Node receiver of docs/webhooks.md', () => {
+  it('runs as written: it verifies a delivery from a real server and refuses a tampered one', async () => {
+    const code = receiverExample(readFileSync(path.join(REPO_ROOT, 'docs/webhooks.md'), 'utf8'));
+    // Inside the server package, so that `standardwebhooks` resolves as it would after `npm install`.
+    const dir = mkdtempSync(path.join(REPO_ROOT, 'packages/server/test/.docs-receiver-'));
+    writeFileSync(path.join(dir, 'receiver.mjs'), code);
+    const port = await freePort();
+    const s = await startTestServer('sqlite', {
+      LATCHKEY_WEBHOOK_ALLOW_HTTP: 'true',
+      LATCHKEY_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    });
+    const admin = await s.createUser('admin', { superuser: true });
+    const { key } = await s.createKey(admin);
+    const hook = await s.call('/api/v1/webhooks', {
+      method: 'POST',
+      headers: { 'x-api-key': key },
+      json: { name: 'docs receiver', url: `http://127.0.0.1:${port}/latchkey` },
+    });
+    const child = spawn(process.execPath, ['receiver.mjs'], {
+      cwd: dir,
+      env: { PATH: process.env.PATH ?? '', LATCHKEY_WEBHOOK_SECRET: hook.body.secret, PORT: String(port) },
+    });
+    let stdout = '';
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    try {
+      await listeningOn(port, child, () => stdout);
+      const test = await s.call(`/api/v1/webhooks/${hook.body.id}/test`, {
+        method: 'POST',
+        headers: { 'x-api-key': key },
+      });
+      expect(test.body).toMatchObject({ status: 'delivered', attempts: [{ status_code: 204 }] });
+      expect(stdout).toContain(`webhook.test {"webhook_id":"${hook.body.id}"`);
+      const tampered = await fetch(`http://127.0.0.1:${port}/latchkey`, {
+        method: 'POST',
+        headers: {
+          'webhook-id': test.body.event_id,
+          'webhook-timestamp': String(Math.floor(Date.now() / 1000)),
+          'webhook-signature': 'v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=',
+        },
+        body: JSON.stringify({ type: 'key.deleted', timestamp: new Date().toISOString(), data: {} }),
+      });
+      expect(tampered.status).toBe(400);
+      expect(stdout).not.toContain('key.deleted');
+    } finally {
+      child.kill();
+      await s.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -16,7 +16,7 @@ interface Parameter {
 }
 
 const document = CONTRACT as unknown as {
-  paths: Record<string, Record<string, { operationId?: string; parameters?: Parameter[] }>>;
+  paths: Record<string, Record<string, { operationId?: string; parameters?: Parameter[] } & Parameter[]>>;
   components: { parameters: Record<string, Parameter> };
 };
 const resolve = (p: Parameter): Parameter =>
@@ -31,9 +31,15 @@ const LIST_OPERATIONS = Object.entries(document.paths).flatMap(([path, item]) =>
     .map(([, op]) => ({
       path,
       operationId: op.operationId as string,
-      parameters: (op.parameters ?? []).map(resolve),
+      parameters: [
+        ...((item.parameters as unknown as Parameter[] | undefined) ?? []),
+        ...(op.parameters ?? []),
+      ].map(resolve),
     })),
 );
+
+/** The path parameters a list operation may have, and where the suite gets a value for each. */
+const PATH_VALUES = ['webhook_id'];
 
 const MAX_OFFSET = resolve({ $ref: '#/components/parameters/Offset' }).schema?.maximum;
 
@@ -46,10 +52,9 @@ it('the contract bounds offset, and has list operations to test', () => {
     const offset = op.parameters.find((p) => p.name === 'offset');
     expect(offset?.schema?.maximum, op.operationId).toBe(MAX_OFFSET);
     // A list operation with a path parameter needs a value for it here.
-    expect(
-      op.parameters.filter((p) => p.in === 'path'),
-      op.operationId,
-    ).toEqual([]);
+    for (const p of op.parameters.filter((x) => x.in === 'path')) {
+      expect(PATH_VALUES, `${op.operationId}: ${p.name}`).toContain(p.name);
+    }
   }
 });
 
@@ -60,13 +65,23 @@ describeEachDialect('offsets on every list operation', (dialect) => {
     s = await startTestServer(dialect);
     const root = await s.createUser('root', { superuser: true });
     key = (await s.createKey(root)).key;
-    // Something to list everywhere: a key, users, an audit event.
+    // Something to list everywhere: a webhook and its test delivery, a key, users, audit events.
+    const webhook = await s.call('/api/v1/webhooks', {
+      method: 'POST',
+      headers: { 'x-api-key': key },
+      json: { name: 'listed', url: 'https://hooks.example.invalid/' },
+    });
+    webhookId = webhook.body.id;
+    await s.call(`/api/v1/webhooks/${webhookId}/test`, { method: 'POST', headers: { 'x-api-key': key } });
     await s.call('/api/v1/keys', { method: 'POST', headers: { 'x-api-key': key }, json: { name: 'listed' } });
   });
   afterAll(() => s.close());
+  let webhookId: string;
 
   const get = (path: string, offset: string) =>
-    s.call(`${path}?offset=${encodeURIComponent(offset)}`, { headers: { 'x-api-key': key } });
+    s.call(`${path.replace('{webhook_id}', webhookId)}?offset=${encodeURIComponent(offset)}`, {
+      headers: { 'x-api-key': key },
+    });
 
   for (const op of LIST_OPERATIONS) {
     it(`${op.operationId}: offsets beyond the maximum are 400 naming query.offset`, async () => {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startServerProcess, stopServerProcesses } from './support/server-process.js';
+import { startReceiver } from './support/webhook-receiver.js';
 
 // A real server process receives SIGTERM while requests are under way: it stops accepting
 // connections, answers what it had accepted, writes buffered last-used times, closes the
@@ -41,6 +42,49 @@ function healthOnNewConnection(base: string): Promise<number> {
 }
 
 describe('graceful shutdown', () => {
+  it('lets a webhook attempt under way at SIGTERM finish and records it before the database closes', async () => {
+    const receiver = await startReceiver();
+    try {
+      // The first answer comes after the signal; the receiver is then down for the others.
+      receiver.answer((_r, n) => (n === 1 ? { status: 200, delayMs: 1500 } : { status: 503 }));
+      const s = await startServer({
+        LATCHKEY_WEBHOOK_ALLOW_HTTP: 'true',
+        LATCHKEY_WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+        LATCHKEY_WEBHOOK_RETRY_BASE_MS: '600000',
+      });
+      const hook = await fetch(`${s.base}/api/v1/webhooks`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'shutdown', url: receiver.url(), events: ['key.created'] }),
+      });
+      expect(hook.status).toBe(201);
+      const created = await fetch(`${s.base}/api/v1/keys`, {
+        method: 'POST',
+        headers: { authorization: basic, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'raised before shutdown' }),
+      });
+      expect(created.status).toBe(201);
+      await receiver.waitFor((got) => got.length === 1);
+      s.child.kill('SIGTERM');
+      expect(await s.exited).toBe(0);
+      expect(receiver.received[0]?.status).toBe(200);
+      const logs = s.logs();
+      expect(logs).toContain('stopping the webhook worker');
+      expect(logs.indexOf('stopping the webhook worker')).toBeLessThan(logs.indexOf('closing the database'));
+      const db = new SqliteDatabase(path.join(s.dataDir, 'latchkey.db'), { readonly: true });
+      try {
+        const rows = db
+          .prepare('select status, attempt_count, lease_owner from webhook_deliveries')
+          .all() as { status: string; attempt_count: number; lease_owner: string | null }[];
+        expect(rows).toEqual([{ status: 'delivered', attempt_count: 1, lease_owner: null }]);
+      } finally {
+        db.close();
+      }
+    } finally {
+      await receiver.close();
+    }
+  });
+
   it('answers 20 logins under way at SIGTERM, writes buffered last-used times, logs each step and exits 0', async () => {
     const s = await startServer();
     const created = await fetch(`${s.base}/api/v1/keys`, {

@@ -2,7 +2,7 @@
 
 import { client } from './client.gen.js';
 import type { Client, Options as Options2, TDataShape } from './client/index.js';
-import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, AdminActivateKeyData, AdminActivateKeyErrors, AdminActivateKeyResponses, AdminClearLockoutData, AdminClearLockoutErrors, AdminClearLockoutResponses, AdminCreateUserData, AdminCreateUserErrors, AdminCreateUserResponses, AdminDeactivateKeyData, AdminDeactivateKeyErrors, AdminDeactivateKeyResponses, AdminDeleteKeyData, AdminDeleteKeyErrors, AdminDeleteKeyResponses, AdminDeleteUserData, AdminDeleteUserErrors, AdminDeleteUserResponses, AdminGetUserData, AdminGetUserErrors, AdminGetUserResponses, AdminListAuditEventsData, AdminListAuditEventsErrors, AdminListAuditEventsResponses, AdminListKeysData, AdminListKeysErrors, AdminListKeysResponses, AdminListLockoutsData, AdminListLockoutsErrors, AdminListLockoutsResponses, AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminResetPasswordData, AdminResetPasswordErrors, AdminResetPasswordResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, ForwardAuthData, ForwardAuthErrors, ForwardAuthResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetBootstrapStatusData, GetBootstrapStatusErrors, GetBootstrapStatusResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetErrorPageData, GetErrorPageErrors, GetErrorPageResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaErrors, GetMetaResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiJsonData, GetOpenApiJsonErrors, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlErrors, GetOpenApiYamlResponses, GetRedocData, GetRedocErrors, GetRedocResponses, GetRootData, GetRootErrors, GetRootResponses, ListKeysData, ListKeysErrors, ListKeysResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RegisterKeyData, RegisterKeyErrors, RegisterKeyResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, VerifyKeyData, VerifyKeyErrors, VerifyKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
+import type { ActivateKeyData, ActivateKeyErrors, ActivateKeyResponses, AdminActivateKeyData, AdminActivateKeyErrors, AdminActivateKeyResponses, AdminClearLockoutData, AdminClearLockoutErrors, AdminClearLockoutResponses, AdminCreateUserData, AdminCreateUserErrors, AdminCreateUserResponses, AdminDeactivateKeyData, AdminDeactivateKeyErrors, AdminDeactivateKeyResponses, AdminDeleteKeyData, AdminDeleteKeyErrors, AdminDeleteKeyResponses, AdminDeleteUserData, AdminDeleteUserErrors, AdminDeleteUserResponses, AdminGetUserData, AdminGetUserErrors, AdminGetUserResponses, AdminListAuditEventsData, AdminListAuditEventsErrors, AdminListAuditEventsResponses, AdminListKeysData, AdminListKeysErrors, AdminListKeysResponses, AdminListLockoutsData, AdminListLockoutsErrors, AdminListLockoutsResponses, AdminListUsersData, AdminListUsersErrors, AdminListUsersResponses, AdminResetPasswordData, AdminResetPasswordErrors, AdminResetPasswordResponses, AdminUpdateUserData, AdminUpdateUserErrors, AdminUpdateUserResponses, ChangePasswordData, ChangePasswordErrors, ChangePasswordResponses, CheckApiTokenData, CheckApiTokenErrors, CheckApiTokenResponses, CreateKeyData, CreateKeyErrors, CreateKeyResponses, CreateWebhookData, CreateWebhookErrors, CreateWebhookResponses, DeactivateKeyData, DeactivateKeyErrors, DeactivateKeyResponses, DeleteKeyData, DeleteKeyErrors, DeleteKeyResponses, DeleteWebhookData, DeleteWebhookErrors, DeleteWebhookResponses, ForwardAuthData, ForwardAuthErrors, ForwardAuthResponses, GetApiTokenData, GetApiTokenErrors, GetApiTokenResponses, GetBootstrapStatusData, GetBootstrapStatusErrors, GetBootstrapStatusResponses, GetDocsData, GetDocsErrors, GetDocsResponses, GetErrorPageData, GetErrorPageErrors, GetErrorPageResponses, GetHealthData, GetHealthErrors, GetHealthResponses, GetKeyData, GetKeyErrors, GetKeyResponses, GetMetaData, GetMetaErrors, GetMetaResponses, GetMetricsData, GetMetricsErrors, GetMetricsResponses, GetOpenApiJsonData, GetOpenApiJsonErrors, GetOpenApiJsonResponses, GetOpenApiYamlData, GetOpenApiYamlErrors, GetOpenApiYamlResponses, GetRedocData, GetRedocErrors, GetRedocResponses, GetRootData, GetRootErrors, GetRootResponses, GetWebhookData, GetWebhookErrors, GetWebhookResponses, ListKeysData, ListKeysErrors, ListKeysResponses, ListWebhookDeliveriesData, ListWebhookDeliveriesErrors, ListWebhookDeliveriesResponses, ListWebhooksData, ListWebhooksErrors, ListWebhooksResponses, LoginData, LoginErrors, LoginResponses, LogoutData, LogoutErrors, LogoutResponses, RedeliverWebhookDeliveryData, RedeliverWebhookDeliveryErrors, RedeliverWebhookDeliveryResponses, RegisterKeyData, RegisterKeyErrors, RegisterKeyResponses, RotateKeyData, RotateKeyErrors, RotateKeyResponses, RotateWebhookSecretData, RotateWebhookSecretErrors, RotateWebhookSecretResponses, TestWebhookData, TestWebhookErrors, TestWebhookResponses, UpdateKeyData, UpdateKeyErrors, UpdateKeyResponses, UpdateWebhookData, UpdateWebhookErrors, UpdateWebhookResponses, VerifyKeyData, VerifyKeyErrors, VerifyKeyResponses, WhoamiData, WhoamiErrors, WhoamiResponses } from './types.gen.js';
 
 export type Options<TData extends TDataShape = TDataShape, ThrowOnError extends boolean = boolean, TResponse = unknown> = Options2<TData, ThrowOnError, TResponse> & {
     /**
@@ -926,5 +926,278 @@ export const adminListAuditEvents = <ThrowOnError extends boolean = true>(option
         }
     ],
     url: '/api/v1/admin/audit-events',
+    ...options
+});
+
+/**
+ * List webhooks
+ *
+ * Every outbound webhook, oldest first, without its signing secret. Superusers only.
+ */
+export const listWebhooks = <ThrowOnError extends boolean = true>(options?: Options<ListWebhooksData, ThrowOnError>) => (options?.client ?? client).get<ListWebhooksResponses, ListWebhooksErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/webhooks',
+    ...options
+});
+
+/**
+ * Create a webhook
+ *
+ * Creates an outbound webhook and returns its signing secret (`whsec_` and base64 of 32
+ * random bytes) this once, with `Cache-Control: no-store`. Receivers verify each request
+ * with it, as the Standard Webhooks specification says. The URL must use https (http
+ * only when the operator allows it), carry no username or password, and reach a public
+ * address: loopback, private, link-local, carrier-grade NAT, multicast, unspecified and
+ * cloud metadata addresses are refused (also inside IPv4-mapped IPv6 addresses, and for
+ * host names that resolve to one) unless the operator lists them in
+ * `LATCHKEY_WEBHOOK_ALLOWED_HOSTS`. Leave `events` out, or null, for every event.
+ * Superusers only.
+ *
+ */
+export const createWebhook = <ThrowOnError extends boolean = true>(options: Options<CreateWebhookData, ThrowOnError>) => (options.client ?? client).post<CreateWebhookResponses, CreateWebhookErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/webhooks',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Delete a webhook
+ *
+ * Deletes a webhook with its delivery log; nothing more is sent to it. Superusers only.
+ */
+export const deleteWebhook = <ThrowOnError extends boolean = true>(options: Options<DeleteWebhookData, ThrowOnError>) => (options.client ?? client).delete<DeleteWebhookResponses, DeleteWebhookErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/webhooks/{webhook_id}',
+    ...options
+});
+
+/**
+ * Read a webhook
+ *
+ * One webhook, without its signing secret. Superusers only.
+ */
+export const getWebhook = <ThrowOnError extends boolean = true>(options: Options<GetWebhookData, ThrowOnError>) => (options.client ?? client).get<GetWebhookResponses, GetWebhookErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/webhooks/{webhook_id}',
+    ...options
+});
+
+/**
+ * Change a webhook
+ *
+ * Changes a webhook's name, description, URL (checked as at creation), events, or
+ * whether it is active. Switching it off fails its pending deliveries; switching it on
+ * again (after Latchkey switched it off on a 410) clears `disabled_reason`. Superusers only.
+ *
+ */
+export const updateWebhook = <ThrowOnError extends boolean = true>(options: Options<UpdateWebhookData, ThrowOnError>) => (options.client ?? client).patch<UpdateWebhookResponses, UpdateWebhookErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/webhooks/{webhook_id}',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Rotate a webhook's signing secret
+ *
+ * Gives the webhook a new signing secret, returned this once with `Cache-Control:
+ * no-store`. For `grace_seconds` (a day when left out, at most 7 days) the old secret
+ * signs too: each request then carries two `v1,` signatures, so that receivers can
+ * switch to the new secret without missing an event. Superusers only.
+ *
+ */
+export const rotateWebhookSecret = <ThrowOnError extends boolean = true>(options: Options<RotateWebhookSecretData, ThrowOnError>) => (options.client ?? client).post<RotateWebhookSecretResponses, RotateWebhookSecretErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/webhooks/{webhook_id}/rotate-secret',
+    ...options,
+    headers: {
+        'Content-Type': 'application/json',
+        ...options.headers
+    }
+});
+
+/**
+ * Send a test event
+ *
+ * Sends a signed `webhook.test` event to the webhook now, once and without retries
+ * (also when the webhook is inactive), and answers with its delivery: `delivered` with the
+ * receiver's status, or `failed` with what went wrong. The delivery stays in the log.
+ * Superusers only.
+ *
+ */
+export const testWebhook = <ThrowOnError extends boolean = true>(options: Options<TestWebhookData, ThrowOnError>) => (options.client ?? client).post<TestWebhookResponses, TestWebhookErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/webhooks/{webhook_id}/test',
+    ...options
+});
+
+/**
+ * List a webhook's deliveries
+ *
+ * The delivery log of a webhook, newest first: each event sent (or to be sent) with its
+ * status, its attempts (when, how long, the receiver's status and the start of its
+ * answer, or the error) and when the next attempt is due. Finished deliveries are kept
+ * for `LATCHKEY_WEBHOOK_RETENTION_DAYS`. Superusers only.
+ *
+ */
+export const listWebhookDeliveries = <ThrowOnError extends boolean = true>(options: Options<ListWebhookDeliveriesData, ThrowOnError>) => (options.client ?? client).get<ListWebhookDeliveriesResponses, ListWebhookDeliveriesErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/webhooks/{webhook_id}/deliveries',
+    ...options
+});
+
+/**
+ * Send a delivery's event again
+ *
+ * Queues the event of a delivery again, as a new delivery with its own attempts and the
+ * same `webhook-id`, so that receivers that deduplicate by it see the same message. The
+ * webhook must be active (409 otherwise). Superusers only.
+ *
+ */
+export const redeliverWebhookDelivery = <ThrowOnError extends boolean = true>(options: Options<RedeliverWebhookDeliveryData, ThrowOnError>) => (options.client ?? client).post<RedeliverWebhookDeliveryResponses, RedeliverWebhookDeliveryErrors, ThrowOnError>({
+    security: [
+        { name: 'X-API-Key', type: 'apiKey' },
+        { scheme: 'bearer', type: 'http' },
+        { name: 'Authorization', type: 'apiKey' },
+        {
+            in: 'query',
+            name: 'api_key',
+            type: 'apiKey'
+        },
+        { scheme: 'basic', type: 'http' },
+        {
+            in: 'cookie',
+            name: 'latchkey_session',
+            type: 'apiKey'
+        }
+    ],
+    url: '/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver',
     ...options
 });

@@ -501,5 +501,131 @@ export const operationSecurity = {
     ],
     "anonymous": false,
     "permission": "admin:read"
+  },
+  "listWebhooks": {
+    "method": "GET",
+    "path": "/api/v1/webhooks",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": "admin:read"
+  },
+  "createWebhook": {
+    "method": "POST",
+    "path": "/api/v1/webhooks",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": "admin:write"
+  },
+  "getWebhook": {
+    "method": "GET",
+    "path": "/api/v1/webhooks/{webhook_id}",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": "admin:read"
+  },
+  "deleteWebhook": {
+    "method": "DELETE",
+    "path": "/api/v1/webhooks/{webhook_id}",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": "admin:write"
+  },
+  "updateWebhook": {
+    "method": "PATCH",
+    "path": "/api/v1/webhooks/{webhook_id}",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": "admin:write"
+  },
+  "rotateWebhookSecret": {
+    "method": "POST",
+    "path": "/api/v1/webhooks/{webhook_id}/rotate-secret",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": "admin:write"
+  },
+  "testWebhook": {
+    "method": "POST",
+    "path": "/api/v1/webhooks/{webhook_id}/test",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": "admin:write"
+  },
+  "listWebhookDeliveries": {
+    "method": "GET",
+    "path": "/api/v1/webhooks/{webhook_id}/deliveries",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": "admin:read"
+  },
+  "redeliverWebhookDelivery": {
+    "method": "POST",
+    "path": "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    "schemes": [
+      "ApiKeyHeader",
+      "BearerAuth",
+      "TokenAuth",
+      "QueryApiKey",
+      "BasicAuth",
+      "SessionCookie"
+    ],
+    "anonymous": false,
+    "permission": "admin:write"
   }
 } as const;

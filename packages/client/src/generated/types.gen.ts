@@ -4,6 +4,8 @@ export type ClientOptions = {
     baseUrl: 'http://127.0.0.1:8800' | (string & {});
 };
 
+export type Webhooks = KeyCreatedEventWebhookRequest | KeyUpdatedEventWebhookRequest | KeyRotatedEventWebhookRequest | KeyActivatedEventWebhookRequest | KeyDeactivatedEventWebhookRequest | KeyDeletedEventWebhookRequest | KeyExpiringEventWebhookRequest | KeyExpiredEventWebhookRequest | UserCreatedEventWebhookRequest | UserUpdatedEventWebhookRequest | UserDeletedEventWebhookRequest | UserPasswordChangedEventWebhookRequest | AuthLockedOutEventWebhookRequest | WebhookTestEventWebhookRequest;
+
 /**
  * An RFC 9457 problem document.
  */
@@ -411,7 +413,7 @@ export type LockoutList = {
     results: Array<Lockout>;
 };
 
-export type AuditAction = 'auth.login' | 'auth.logout' | 'auth.failed' | 'auth.locked_out' | 'auth.bootstrap' | 'token.issued' | 'key.created' | 'key.updated' | 'key.rotated' | 'key.activated' | 'key.deactivated' | 'key.deleted' | 'user.created' | 'user.updated' | 'user.password_reset' | 'user.password_changed' | 'user.deleted' | 'lockout.cleared';
+export type AuditAction = 'auth.login' | 'auth.logout' | 'auth.failed' | 'auth.locked_out' | 'auth.bootstrap' | 'token.issued' | 'key.created' | 'key.updated' | 'key.rotated' | 'key.activated' | 'key.deactivated' | 'key.deleted' | 'user.created' | 'user.updated' | 'user.password_reset' | 'user.password_changed' | 'user.deleted' | 'lockout.cleared' | 'webhook.created' | 'webhook.updated' | 'webhook.deleted' | 'webhook.secret_rotated' | 'webhook.tested' | 'webhook.redelivered' | 'webhook.disabled';
 
 export type AuditOutcome = 'success' | 'failure';
 
@@ -426,7 +428,7 @@ export type AuditEvent = {
     actor_id: string | null;
     actor_username: string | null;
     client_ip: string | null;
-    target_type: 'key' | 'user' | 'address' | null;
+    target_type: 'key' | 'user' | 'address' | 'webhook' | null;
     target_id: string | null;
     /**
      * A short, secret-free description.
@@ -440,6 +442,542 @@ export type AuditPage = {
     previous: string | null;
     results: Array<AuditEvent>;
 };
+
+/**
+ * An event a webhook can subscribe to (see Webhooks for each one's payload).
+ */
+export type WebhookEventType = 'key.created' | 'key.updated' | 'key.rotated' | 'key.activated' | 'key.deactivated' | 'key.deleted' | 'key.expiring' | 'key.expired' | 'user.created' | 'user.updated' | 'user.deleted' | 'user.password_changed' | 'auth.locked_out';
+
+/**
+ * The events to receive, each once.
+ */
+export type WebhookEventList = Array<WebhookEventType>;
+
+export type Webhook = {
+    id: string;
+    name: string;
+    description: string;
+    url: string;
+    /**
+     * The events it receives; null for every event.
+     */
+    events: WebhookEventList | null;
+    /**
+     * Only active webhooks get events.
+     */
+    is_active: boolean;
+    /**
+     * The user who created it; null when the command line did.
+     */
+    created_by: string | null;
+    created_at: string;
+    updated_at: string;
+    /**
+     * Why Latchkey switched it off (its receiver answered 410 Gone); null otherwise.
+     */
+    disabled_reason: string | null;
+    /**
+     * Until when the secret it had before the last rotation signs too; null when none does.
+     */
+    previous_secret_expires_at: string | null;
+};
+
+export type WebhookWithSecret = Webhook & {
+    /**
+     * The signing secret. It is shown this once and cannot be read again; rotate it to get a new one.
+     */
+    secret: string;
+};
+
+export type WebhookPage = {
+    count: number;
+    next: string | null;
+    previous: string | null;
+    results: Array<Webhook>;
+};
+
+export type WebhookCreate = {
+    name: string;
+    /**
+     * Where events are sent, https (http only when the operator allows it).
+     */
+    url: string;
+    /**
+     * What the webhook is for. When left out: empty.
+     */
+    description?: string;
+    /**
+     * The events to receive. When left out, or null: every event.
+     */
+    events?: WebhookEventList | null;
+    /**
+     * Whether it gets events. When left out: true.
+     */
+    is_active?: boolean;
+};
+
+export type WebhookUpdate = {
+    name?: string;
+    url?: string;
+    description?: string;
+    /**
+     * The events to receive; null for every event.
+     */
+    events?: WebhookEventList | null;
+    is_active?: boolean;
+};
+
+export type WebhookSecretRotate = {
+    /**
+     * How long the old secret signs too, in seconds. When left out: 86400 (a day).
+     */
+    grace_seconds?: number;
+};
+
+/**
+ * `pending` until an attempt got a 2xx (`delivered`) or the attempts ran out or the webhook was switched off (`failed`).
+ */
+export type WebhookDeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+export type WebhookAttempt = {
+    number: number;
+    at: string;
+    duration_ms: number;
+    /**
+     * The receiver's status; null when it did not answer.
+     */
+    status_code: number | null;
+    /**
+     * `delivered` (a 2xx), `http_error` (another status; redirects are not followed),
+     * `network_error` (no connection, no answer, a name that does not resolve), `timeout`,
+     * `refused` (the URL is not allowed, for example it resolves to a private address;
+     * nothing was sent) or `unsigned` (the secret cannot be read since the server secret
+     * changed; nothing was sent).
+     *
+     */
+    outcome: 'delivered' | 'http_error' | 'network_error' | 'timeout' | 'refused' | 'unsigned';
+    /**
+     * What went wrong, in words.
+     */
+    error: string | null;
+    /**
+     * The start of the receiver's answer (at most 1024 characters, ending in … when cut).
+     */
+    response_body: string | null;
+};
+
+export type WebhookDelivery = {
+    id: string;
+    webhook_id: string;
+    /**
+     * The event's `webhook-id`, the same for every attempt and redelivery.
+     */
+    event_id: string;
+    event_type: 'key.created' | 'key.updated' | 'key.rotated' | 'key.activated' | 'key.deactivated' | 'key.deleted' | 'key.expiring' | 'key.expired' | 'user.created' | 'user.updated' | 'user.deleted' | 'user.password_changed' | 'auth.locked_out' | 'webhook.test';
+    status: WebhookDeliveryStatus;
+    attempt_count: number;
+    /**
+     * When the next attempt is due; null once delivered or failed.
+     */
+    next_attempt_at: string | null;
+    created_at: string;
+    completed_at: string | null;
+    payload: WebhookEvent;
+    /**
+     * Oldest first.
+     */
+    attempts: Array<WebhookAttempt>;
+};
+
+export type WebhookDeliveryPage = {
+    count: number;
+    next: string | null;
+    previous: string | null;
+    results: Array<WebhookDelivery>;
+};
+
+/**
+ * A key was created (by its owner, an administrator, the command line, get_api_token or bootstrap).
+ */
+export type KeyCreatedEvent = {
+    type: 'key.created';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        name: string;
+        /**
+         * The visible start of the key. Never the key itself or its digest.
+         */
+        start: string;
+        owner: {
+            id: string;
+            username: string;
+        };
+        expires_at: string | null;
+        is_active: boolean;
+        write_enabled: boolean;
+        created_via: 'api' | 'get_api_token' | 'rotation' | 'cli';
+    };
+};
+
+/**
+ * A key was renamed or narrowed.
+ */
+export type KeyUpdatedEvent = {
+    type: 'key.updated';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        name: string;
+        /**
+         * The visible start of the key. Never the key itself or its digest.
+         */
+        start: string;
+        owner: {
+            id: string;
+            username: string;
+        };
+        expires_at: string | null;
+        is_active: boolean;
+        write_enabled: boolean;
+        created_via: 'api' | 'get_api_token' | 'rotation' | 'cli';
+        /**
+         * The fields that changed.
+         */
+        changes: Array<string>;
+    };
+};
+
+/**
+ * A key was rotated: a new key replaced it, and it keeps working until the end of the grace period.
+ */
+export type KeyRotatedEvent = {
+    type: 'key.rotated';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        name: string;
+        /**
+         * The visible start of the key. Never the key itself or its digest.
+         */
+        start: string;
+        owner: {
+            id: string;
+            username: string;
+        };
+        expires_at: string | null;
+        is_active: boolean;
+        write_enabled: boolean;
+        created_via: 'api' | 'get_api_token' | 'rotation' | 'cli';
+        /**
+         * The key that replaced this one (its expiry is now the end of the grace period).
+         */
+        replaced_by: {
+            id: string;
+            start: string;
+        };
+        grace_seconds: number;
+    };
+};
+
+/**
+ * A deactivated key was activated again.
+ */
+export type KeyActivatedEvent = {
+    type: 'key.activated';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        name: string;
+        /**
+         * The visible start of the key. Never the key itself or its digest.
+         */
+        start: string;
+        owner: {
+            id: string;
+            username: string;
+        };
+        expires_at: string | null;
+        is_active: boolean;
+        write_enabled: boolean;
+        created_via: 'api' | 'get_api_token' | 'rotation' | 'cli';
+    };
+};
+
+/**
+ * A key was deactivated; it stops working at once.
+ */
+export type KeyDeactivatedEvent = {
+    type: 'key.deactivated';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        name: string;
+        /**
+         * The visible start of the key. Never the key itself or its digest.
+         */
+        start: string;
+        owner: {
+            id: string;
+            username: string;
+        };
+        expires_at: string | null;
+        is_active: boolean;
+        write_enabled: boolean;
+        created_via: 'api' | 'get_api_token' | 'rotation' | 'cli';
+    };
+};
+
+/**
+ * A key was deleted; it stops working at once.
+ */
+export type KeyDeletedEvent = {
+    type: 'key.deleted';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        name: string;
+        /**
+         * The visible start of the key. Never the key itself or its digest.
+         */
+        start: string;
+        owner: {
+            id: string;
+            username: string;
+        };
+        expires_at: string | null;
+        is_active: boolean;
+        write_enabled: boolean;
+        created_via: 'api' | 'get_api_token' | 'rotation' | 'cli';
+    };
+};
+
+/**
+ * An active key entered a warning window before its expiry: 7 days before by default (LATCHKEY_WEBHOOK_EXPIRING_DAYS), and 1 day before. Sent once per key, window and expiry, across restarts and instances; a key inside both windows at once gets one event, for the nearer.
+ */
+export type KeyExpiringEvent = {
+    type: 'key.expiring';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        name: string;
+        /**
+         * The visible start of the key. Never the key itself or its digest.
+         */
+        start: string;
+        owner: {
+            id: string;
+            username: string;
+        };
+        expires_at: string | null;
+        is_active: boolean;
+        write_enabled: boolean;
+        created_via: 'api' | 'get_api_token' | 'rotation' | 'cli';
+        /**
+         * The warning window the key entered, in days before its expiry (7 by default and 1).
+         */
+        threshold_days: number;
+    };
+};
+
+/**
+ * An active key reached its expiry. Sent once per key and expiry.
+ */
+export type KeyExpiredEvent = {
+    type: 'key.expired';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        name: string;
+        /**
+         * The visible start of the key. Never the key itself or its digest.
+         */
+        start: string;
+        owner: {
+            id: string;
+            username: string;
+        };
+        expires_at: string | null;
+        is_active: boolean;
+        write_enabled: boolean;
+        created_via: 'api' | 'get_api_token' | 'rotation' | 'cli';
+    };
+};
+
+/**
+ * A user was created.
+ */
+export type UserCreatedEvent = {
+    type: 'user.created';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        username: string;
+        is_superuser: boolean;
+        is_active: boolean;
+        can_create_tokens: boolean;
+        can_verify_keys: boolean;
+    };
+};
+
+/**
+ * A user's flags changed (superuser, active, may create keys, may verify keys).
+ */
+export type UserUpdatedEvent = {
+    type: 'user.updated';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        username: string;
+        is_superuser: boolean;
+        is_active: boolean;
+        can_create_tokens: boolean;
+        can_verify_keys: boolean;
+        /**
+         * The fields that changed.
+         */
+        changes: Array<string>;
+    };
+};
+
+/**
+ * A user was deleted, with their keys and sessions.
+ */
+export type UserDeletedEvent = {
+    type: 'user.deleted';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        username: string;
+        is_superuser: boolean;
+        is_active: boolean;
+        can_create_tokens: boolean;
+        can_verify_keys: boolean;
+    };
+};
+
+/**
+ * A user's password changed: by the user, or set by an administrator.
+ */
+export type UserPasswordChangedEvent = {
+    type: 'user.password_changed';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        id: string;
+        username: string;
+        is_superuser: boolean;
+        is_active: boolean;
+        can_create_tokens: boolean;
+        can_verify_keys: boolean;
+        /**
+         * True when an administrator (or the command line) set it; false when the user changed their own.
+         */
+        by_administrator: boolean;
+    };
+};
+
+/**
+ * A client address was locked out after too many failed authentications.
+ */
+export type AuthLockedOutEvent = {
+    type: 'auth.locked_out';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        address: string;
+        locked_until: string;
+        /**
+         * Failed authentications that started the lockout.
+         */
+        failures: number;
+    };
+};
+
+/**
+ * The test event of POST /api/v1/webhooks/{webhook_id}/test.
+ */
+export type WebhookTestEvent = {
+    type: 'webhook.test';
+    /**
+     * When it happened.
+     */
+    timestamp: string;
+    data: {
+        webhook_id: string;
+        message: string;
+    };
+};
+
+/**
+ * Any event Latchkey sends; `type` tells which.
+ */
+export type WebhookEvent = ({
+    type: 'key.created';
+} & KeyCreatedEvent) | ({
+    type: 'key.updated';
+} & KeyUpdatedEvent) | ({
+    type: 'key.rotated';
+} & KeyRotatedEvent) | ({
+    type: 'key.activated';
+} & KeyActivatedEvent) | ({
+    type: 'key.deactivated';
+} & KeyDeactivatedEvent) | ({
+    type: 'key.deleted';
+} & KeyDeletedEvent) | ({
+    type: 'key.expiring';
+} & KeyExpiringEvent) | ({
+    type: 'key.expired';
+} & KeyExpiredEvent) | ({
+    type: 'user.created';
+} & UserCreatedEvent) | ({
+    type: 'user.updated';
+} & UserUpdatedEvent) | ({
+    type: 'user.deleted';
+} & UserDeletedEvent) | ({
+    type: 'user.password_changed';
+} & UserPasswordChangedEvent) | ({
+    type: 'auth.locked_out';
+} & AuthLockedOutEvent) | ({
+    type: 'webhook.test';
+} & WebhookTestEvent);
 
 /**
  * A key's own rate limit, instead of the server's default.
@@ -468,6 +1006,29 @@ export type Limit = number;
  * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
  */
 export type Offset = number;
+
+/**
+ * The event's id (`msg_` and 32 hex digits), the same on every attempt and redelivery; deduplicate by it.
+ */
+export type WebhookMessageId = string;
+
+/**
+ * When this attempt was sent, in seconds since the epoch; refuse one far from your clock (5 minutes is usual).
+ */
+export type WebhookTimestamp = string;
+
+/**
+ * `v1,` and the base64 HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` under the
+ * webhook's secret (the base64 after `whsec_`). During the grace period after a rotation
+ * there are two, separated by a space, one per secret; accept the request when one matches.
+ *
+ */
+export type WebhookSignature = string;
+
+/**
+ * The webhook's id.
+ */
+export type WebhookId = string;
 
 /**
  * The user's id.
@@ -2531,3 +3092,651 @@ export type AdminListAuditEventsResponses = {
 };
 
 export type AdminListAuditEventsResponse = AdminListAuditEventsResponses[keyof AdminListAuditEventsResponses];
+
+export type ListWebhooksData = {
+    body?: never;
+    path?: never;
+    query?: {
+        /**
+         * How many results per page (1 to 200).
+         */
+        limit?: number;
+        /**
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
+         */
+        offset?: number;
+    };
+    url: '/api/v1/webhooks';
+};
+
+export type ListWebhooksErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ListWebhooksError = ListWebhooksErrors[keyof ListWebhooksErrors];
+
+export type ListWebhooksResponses = {
+    /**
+     * A page of webhooks.
+     */
+    200: WebhookPage;
+};
+
+export type ListWebhooksResponse = ListWebhooksResponses[keyof ListWebhooksResponses];
+
+export type CreateWebhookData = {
+    body: WebhookCreate;
+    path?: never;
+    query?: never;
+    url: '/api/v1/webhooks';
+};
+
+export type CreateWebhookErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).
+     */
+    413: Problem;
+    /**
+     * The body is not JSON.
+     */
+    415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type CreateWebhookError = CreateWebhookErrors[keyof CreateWebhookErrors];
+
+export type CreateWebhookResponses = {
+    /**
+     * The webhook and its signing secret, shown this once.
+     */
+    201: WebhookWithSecret;
+};
+
+export type CreateWebhookResponse = CreateWebhookResponses[keyof CreateWebhookResponses];
+
+export type DeleteWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * The webhook's id.
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}';
+};
+
+export type DeleteWebhookErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type DeleteWebhookError = DeleteWebhookErrors[keyof DeleteWebhookErrors];
+
+export type DeleteWebhookResponses = {
+    /**
+     * Deleted.
+     */
+    204: void;
+};
+
+export type DeleteWebhookResponse = DeleteWebhookResponses[keyof DeleteWebhookResponses];
+
+export type GetWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * The webhook's id.
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}';
+};
+
+export type GetWebhookErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type GetWebhookError = GetWebhookErrors[keyof GetWebhookErrors];
+
+export type GetWebhookResponses = {
+    /**
+     * The webhook.
+     */
+    200: Webhook;
+};
+
+export type GetWebhookResponse = GetWebhookResponses[keyof GetWebhookResponses];
+
+export type UpdateWebhookData = {
+    body: WebhookUpdate;
+    path: {
+        /**
+         * The webhook's id.
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}';
+};
+
+export type UpdateWebhookErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).
+     */
+    413: Problem;
+    /**
+     * The body is not JSON.
+     */
+    415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type UpdateWebhookError = UpdateWebhookErrors[keyof UpdateWebhookErrors];
+
+export type UpdateWebhookResponses = {
+    /**
+     * The webhook as it is now.
+     */
+    200: Webhook;
+};
+
+export type UpdateWebhookResponse = UpdateWebhookResponses[keyof UpdateWebhookResponses];
+
+export type RotateWebhookSecretData = {
+    body?: WebhookSecretRotate;
+    path: {
+        /**
+         * The webhook's id.
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}/rotate-secret';
+};
+
+export type RotateWebhookSecretErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * The body is larger than the server accepts (see `limits.max_body_bytes` in /meta).
+     */
+    413: Problem;
+    /**
+     * The body is not JSON.
+     */
+    415: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type RotateWebhookSecretError = RotateWebhookSecretErrors[keyof RotateWebhookSecretErrors];
+
+export type RotateWebhookSecretResponses = {
+    /**
+     * The webhook and its new signing secret, shown this once.
+     */
+    200: WebhookWithSecret;
+};
+
+export type RotateWebhookSecretResponse = RotateWebhookSecretResponses[keyof RotateWebhookSecretResponses];
+
+export type TestWebhookData = {
+    body?: never;
+    path: {
+        /**
+         * The webhook's id.
+         */
+        webhook_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}/test';
+};
+
+export type TestWebhookErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type TestWebhookError = TestWebhookErrors[keyof TestWebhookErrors];
+
+export type TestWebhookResponses = {
+    /**
+     * The test delivery with its one attempt.
+     */
+    200: WebhookDelivery;
+};
+
+export type TestWebhookResponse = TestWebhookResponses[keyof TestWebhookResponses];
+
+export type ListWebhookDeliveriesData = {
+    body?: never;
+    path: {
+        /**
+         * The webhook's id.
+         */
+        webhook_id: string;
+    };
+    query?: {
+        /**
+         * How many results per page (1 to 200).
+         */
+        limit?: number;
+        /**
+         * How many results to skip (0 to 2147483647). An offset past the last result answers an empty page.
+         */
+        offset?: number;
+        /**
+         * Only deliveries in this state.
+         */
+        status?: WebhookDeliveryStatus;
+    };
+    url: '/api/v1/webhooks/{webhook_id}/deliveries';
+};
+
+export type ListWebhookDeliveriesErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type ListWebhookDeliveriesError = ListWebhookDeliveriesErrors[keyof ListWebhookDeliveriesErrors];
+
+export type ListWebhookDeliveriesResponses = {
+    /**
+     * A page of deliveries.
+     */
+    200: WebhookDeliveryPage;
+};
+
+export type ListWebhookDeliveriesResponse = ListWebhookDeliveriesResponses[keyof ListWebhookDeliveriesResponses];
+
+export type RedeliverWebhookDeliveryData = {
+    body?: never;
+    path: {
+        /**
+         * The webhook's id.
+         */
+        webhook_id: string;
+        /**
+         * The delivery's id.
+         */
+        delivery_id: string;
+    };
+    query?: never;
+    url: '/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver';
+};
+
+export type RedeliverWebhookDeliveryErrors = {
+    /**
+     * The request is malformed; `errors` names each field at fault. Nothing was changed.
+     */
+    400: Problem;
+    /**
+     * No credential, or one that is unknown, wrong, expired or revoked. The answer is the same in every case.
+     */
+    401: Problem;
+    /**
+     * The credential is valid but not allowed to do this; `detail` says what is missing.
+     */
+    403: Problem;
+    /**
+     * Nothing of yours has that id.
+     */
+    404: Problem;
+    /**
+     * The request conflicts with what exists.
+     */
+    409: Problem;
+    /**
+     * Rate limit exceeded (`RATE_LIMITED`), or the client address is locked out after too many failed authentications (`LOCKED_OUT`). Wait `Retry-After` seconds.
+     */
+    429: Problem;
+    /**
+     * The server failed to answer this request. The `request_id` of the problem finds it in the server's log.
+     */
+    500: Problem;
+    /**
+     * The database is busy (another process holds its write lock) and the request could not wait longer; nothing was changed. Send it again after `Retry-After` seconds.
+     */
+    503: Problem;
+};
+
+export type RedeliverWebhookDeliveryError = RedeliverWebhookDeliveryErrors[keyof RedeliverWebhookDeliveryErrors];
+
+export type RedeliverWebhookDeliveryResponses = {
+    /**
+     * The new delivery, queued.
+     */
+    202: WebhookDelivery;
+};
+
+export type RedeliverWebhookDeliveryResponse = RedeliverWebhookDeliveryResponses[keyof RedeliverWebhookDeliveryResponses];
+
+export type KeyCreatedEventWebhookPayload = KeyCreatedEvent;
+
+export type KeyCreatedEventWebhookRequest = {
+    body: KeyCreatedEventWebhookPayload;
+    key: 'key.created';
+    path?: never;
+    query?: never;
+};
+
+export type KeyUpdatedEventWebhookPayload = KeyUpdatedEvent;
+
+export type KeyUpdatedEventWebhookRequest = {
+    body: KeyUpdatedEventWebhookPayload;
+    key: 'key.updated';
+    path?: never;
+    query?: never;
+};
+
+export type KeyRotatedEventWebhookPayload = KeyRotatedEvent;
+
+export type KeyRotatedEventWebhookRequest = {
+    body: KeyRotatedEventWebhookPayload;
+    key: 'key.rotated';
+    path?: never;
+    query?: never;
+};
+
+export type KeyActivatedEventWebhookPayload = KeyActivatedEvent;
+
+export type KeyActivatedEventWebhookRequest = {
+    body: KeyActivatedEventWebhookPayload;
+    key: 'key.activated';
+    path?: never;
+    query?: never;
+};
+
+export type KeyDeactivatedEventWebhookPayload = KeyDeactivatedEvent;
+
+export type KeyDeactivatedEventWebhookRequest = {
+    body: KeyDeactivatedEventWebhookPayload;
+    key: 'key.deactivated';
+    path?: never;
+    query?: never;
+};
+
+export type KeyDeletedEventWebhookPayload = KeyDeletedEvent;
+
+export type KeyDeletedEventWebhookRequest = {
+    body: KeyDeletedEventWebhookPayload;
+    key: 'key.deleted';
+    path?: never;
+    query?: never;
+};
+
+export type KeyExpiringEventWebhookPayload = KeyExpiringEvent;
+
+export type KeyExpiringEventWebhookRequest = {
+    body: KeyExpiringEventWebhookPayload;
+    key: 'key.expiring';
+    path?: never;
+    query?: never;
+};
+
+export type KeyExpiredEventWebhookPayload = KeyExpiredEvent;
+
+export type KeyExpiredEventWebhookRequest = {
+    body: KeyExpiredEventWebhookPayload;
+    key: 'key.expired';
+    path?: never;
+    query?: never;
+};
+
+export type UserCreatedEventWebhookPayload = UserCreatedEvent;
+
+export type UserCreatedEventWebhookRequest = {
+    body: UserCreatedEventWebhookPayload;
+    key: 'user.created';
+    path?: never;
+    query?: never;
+};
+
+export type UserUpdatedEventWebhookPayload = UserUpdatedEvent;
+
+export type UserUpdatedEventWebhookRequest = {
+    body: UserUpdatedEventWebhookPayload;
+    key: 'user.updated';
+    path?: never;
+    query?: never;
+};
+
+export type UserDeletedEventWebhookPayload = UserDeletedEvent;
+
+export type UserDeletedEventWebhookRequest = {
+    body: UserDeletedEventWebhookPayload;
+    key: 'user.deleted';
+    path?: never;
+    query?: never;
+};
+
+export type UserPasswordChangedEventWebhookPayload = UserPasswordChangedEvent;
+
+export type UserPasswordChangedEventWebhookRequest = {
+    body: UserPasswordChangedEventWebhookPayload;
+    key: 'user.password_changed';
+    path?: never;
+    query?: never;
+};
+
+export type AuthLockedOutEventWebhookPayload = AuthLockedOutEvent;
+
+export type AuthLockedOutEventWebhookRequest = {
+    body: AuthLockedOutEventWebhookPayload;
+    key: 'auth.locked_out';
+    path?: never;
+    query?: never;
+};
+
+export type WebhookTestEventWebhookPayload = WebhookTestEvent;
+
+export type WebhookTestEventWebhookRequest = {
+    body: WebhookTestEventWebhookPayload;
+    key: 'webhook.test';
+    path?: never;
+    query?: never;
+};

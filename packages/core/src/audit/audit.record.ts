@@ -17,10 +17,17 @@ export const AUDIT_ACTIONS = [
   'user.password_changed',
   'user.deleted',
   'lockout.cleared',
+  'webhook.created',
+  'webhook.updated',
+  'webhook.deleted',
+  'webhook.secret_rotated',
+  'webhook.tested',
+  'webhook.redelivered',
+  'webhook.disabled',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export type AuditOutcome = 'success' | 'failure';
-export type AuditTargetType = 'key' | 'user' | 'address';
+export type AuditTargetType = 'key' | 'user' | 'address' | 'webhook';
 
 /** One thing that happened, in the contract's shape. Never holds a secret. */
 export interface AuditEvent {
@@ -49,18 +56,22 @@ export interface AuditFilter {
 }
 
 /**
- * Who did something: the authenticated user and the client address of an API request, or
- * the operator at the command line (`via: 'cli'`, no address).
+ * Who did something: the authenticated user and the client address of an API request, the
+ * operator at the command line (`via: 'cli'`, no address), or Latchkey itself (`system`:
+ * the webhook worker switching off a webhook whose receiver answered 410).
  */
 export interface Actor {
   id: string | null;
   username: string | null;
   clientIp: string | null;
-  via: 'api' | 'cli';
+  via: 'api' | 'cli' | 'system';
 }
 
 /** The operator running a command on the server's machine. */
 export const CLI_ACTOR: Actor = { id: null, username: null, clientIp: null, via: 'cli' };
+
+/** Latchkey itself, acting on its own (the webhook worker). */
+export const SYSTEM_ACTOR: Actor = { id: null, username: null, clientIp: null, via: 'system' };
 
 /** Someone not (yet) authenticated, known only by address. */
 export function anonymousActor(clientIp: string): Actor {

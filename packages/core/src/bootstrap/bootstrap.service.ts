@@ -6,6 +6,8 @@ import type { KeyService } from '../keys/key.service.js';
 import type { Store } from '../store/store.js';
 import type { UserRecord } from '../users/user.record.js';
 import type { UserService } from '../users/user.service.js';
+import { keyEventData } from '../webhooks/webhook-events.js';
+import type { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 
 /** The superuser that register-key creates; it has no password until an admin sets one. */
 export const BOOTSTRAP_USERNAME = 'admin';
@@ -31,6 +33,7 @@ export class BootstrapService {
     private readonly users: UserService,
     private readonly keys: KeyService,
     private readonly audit: AuditService,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   async status(): Promise<BootstrapStatus> {
@@ -84,6 +87,7 @@ export class BootstrapService {
             },
             tx,
           );
+          await this.outbox.raise(tx, 'key.created', keyEventData(key, user));
           return { user, key };
         },
         { lock: 'bootstrap' },

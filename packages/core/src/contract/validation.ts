@@ -151,6 +151,21 @@ export class ContractValidator {
   }
 
   /**
+   * Checks the body of an outbound webhook event against its schema in the contract's
+   * `webhooks` section. Returns what is wrong; empty when it conforms (or names the event
+   * type the contract does not have).
+   */
+  checkWebhookPayload(type: string, body: unknown): string[] {
+    const declared = (this.document as { webhooks?: Record<string, unknown> }).webhooks ?? {};
+    if (!Object.hasOwn(declared, type)) return [`${type}: not an event of the contract's webhooks`];
+    const fn = this.compile(
+      `webhook:${type}`,
+      this.ref(['webhooks', type, 'post', 'requestBody', 'content', 'application/json', 'schema']),
+    );
+    return fn(body) ? [] : [`${type}: body ${JSON.stringify(fieldErrors(fn.errors ?? [], 'body'))}`];
+  }
+
+  /**
    * Checks one response against the contract: the status is declared, the media type and
    * body match the declared content, and every declared header is present when required
    * and matches its schema. Returns what is wrong; empty when the response conforms.

@@ -36,6 +36,10 @@ export const CONTRACT: ContractDocument = {
     {
       "name": "admin",
       "description": "Superusers only: every key and user, lockouts, and the audit log."
+    },
+    {
+      "name": "webhooks",
+      "description": "Superusers only: outbound webhooks, signed to the Standard Webhooks specification, and their delivery log. The events they receive are under Webhooks."
     }
   ],
   "security": [
@@ -4559,6 +4563,1962 @@ export const CONTRACT: ContractDocument = {
           }
         }
       }
+    },
+    "/api/v1/webhooks": {
+      "get": {
+        "operationId": "listWebhooks",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "List webhooks",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:read"
+            ]
+          }
+        ],
+        "description": "Every outbound webhook, oldest first, without its signing secret. Superusers only.",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Offset"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of webhooks.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WebhookPage"
+                },
+                "example": {
+                  "count": 1,
+                  "next": null,
+                  "previous": null,
+                  "results": [
+                    {
+                      "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                      "name": "billing-sync",
+                      "description": "Keeps the billing service's copy of keys in step.",
+                      "url": "https://example.com/hooks/latchkey",
+                      "events": [
+                        "key.created",
+                        "key.deleted",
+                        "key.expiring"
+                      ],
+                      "is_active": true,
+                      "created_by": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                      "created_at": "2026-11-22T10:30:00.000Z",
+                      "updated_at": "2026-11-22T10:30:00.000Z",
+                      "disabled_reason": null,
+                      "previous_secret_expires_at": null
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      },
+      "post": {
+        "operationId": "createWebhook",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Create a webhook",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
+        "description": "Creates an outbound webhook and returns its signing secret (`whsec_` and base64 of 32\nrandom bytes) this once, with `Cache-Control: no-store`. Receivers verify each request\nwith it, as the Standard Webhooks specification says. The URL must use https (http\nonly when the operator allows it), carry no username or password, and reach a public\naddress: loopback, private, link-local, carrier-grade NAT, multicast, unspecified and\ncloud metadata addresses are refused (also inside IPv4-mapped IPv6 addresses, and for\nhost names that resolve to one) unless the operator lists them in\n`LATCHKEY_WEBHOOK_ALLOWED_HOSTS`. Leave `events` out, or null, for every event.\nSuperusers only.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/WebhookCreate"
+              },
+              "example": {
+                "name": "billing-sync",
+                "url": "https://example.com/hooks/latchkey",
+                "events": [
+                  "key.created",
+                  "key.deleted",
+                  "key.expiring"
+                ],
+                "description": "Keeps the billing service's copy of keys in step."
+              }
+            }
+          }
+        },
+        "responses": {
+          "201": {
+            "description": "The webhook and its signing secret, shown this once.",
+            "headers": {
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "Location": {
+                "description": "The URL of the new webhook.",
+                "schema": {
+                  "type": "string",
+                  "maxLength": 64,
+                  "format": "uri-reference"
+                }
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WebhookWithSecret"
+                },
+                "example": {
+                  "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                  "name": "billing-sync",
+                  "description": "Keeps the billing service's copy of keys in step.",
+                  "url": "https://example.com/hooks/latchkey",
+                  "events": [
+                    "key.created",
+                    "key.deleted",
+                    "key.expiring"
+                  ],
+                  "is_active": true,
+                  "created_by": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "disabled_reason": null,
+                  "previous_secret_expires_at": null,
+                  "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/ZfJ9bUXe1E="
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/webhooks/{webhook_id}": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/WebhookId"
+        }
+      ],
+      "get": {
+        "operationId": "getWebhook",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Read a webhook",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:read"
+            ]
+          }
+        ],
+        "description": "One webhook, without its signing secret. Superusers only.",
+        "responses": {
+          "200": {
+            "description": "The webhook.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Webhook"
+                },
+                "example": {
+                  "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                  "name": "billing-sync",
+                  "description": "Keeps the billing service's copy of keys in step.",
+                  "url": "https://example.com/hooks/latchkey",
+                  "events": [
+                    "key.created",
+                    "key.deleted",
+                    "key.expiring"
+                  ],
+                  "is_active": true,
+                  "created_by": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "disabled_reason": null,
+                  "previous_secret_expires_at": null
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      },
+      "patch": {
+        "operationId": "updateWebhook",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Change a webhook",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
+        "description": "Changes a webhook's name, description, URL (checked as at creation), events, or\nwhether it is active. Switching it off fails its pending deliveries; switching it on\nagain (after Latchkey switched it off on a 410) clears `disabled_reason`. Superusers only.\n",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/WebhookUpdate"
+              },
+              "example": {
+                "events": null,
+                "is_active": true
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The webhook as it is now.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/Webhook"
+                },
+                "example": {
+                  "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                  "name": "billing-sync",
+                  "description": "Keeps the billing service's copy of keys in step.",
+                  "url": "https://example.com/hooks/latchkey",
+                  "events": [
+                    "key.created",
+                    "key.deleted",
+                    "key.expiring"
+                  ],
+                  "is_active": true,
+                  "created_by": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "disabled_reason": null,
+                  "previous_secret_expires_at": null
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      },
+      "delete": {
+        "operationId": "deleteWebhook",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Delete a webhook",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
+        "description": "Deletes a webhook with its delivery log; nothing more is sent to it. Superusers only.",
+        "responses": {
+          "204": {
+            "description": "Deleted.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/webhooks/{webhook_id}/rotate-secret": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/WebhookId"
+        }
+      ],
+      "post": {
+        "operationId": "rotateWebhookSecret",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Rotate a webhook's signing secret",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
+        "description": "Gives the webhook a new signing secret, returned this once with `Cache-Control:\nno-store`. For `grace_seconds` (a day when left out, at most 7 days) the old secret\nsigns too: each request then carries two `v1,` signatures, so that receivers can\nswitch to the new secret without missing an event. Superusers only.\n",
+        "requestBody": {
+          "required": false,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/WebhookSecretRotate"
+              },
+              "example": {
+                "grace_seconds": 3600
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The webhook and its new signing secret, shown this once.",
+            "headers": {
+              "Cache-Control": {
+                "$ref": "#/components/headers/CacheControlNoStore"
+              },
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WebhookWithSecret"
+                },
+                "example": {
+                  "id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                  "name": "billing-sync",
+                  "description": "Keeps the billing service's copy of keys in step.",
+                  "url": "https://example.com/hooks/latchkey",
+                  "events": [
+                    "key.created",
+                    "key.deleted",
+                    "key.expiring"
+                  ],
+                  "is_active": true,
+                  "created_by": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "created_at": "2026-11-22T10:30:00.000Z",
+                  "updated_at": "2026-11-22T10:30:00.000Z",
+                  "disabled_reason": null,
+                  "previous_secret_expires_at": "2026-11-22T11:30:00.000Z",
+                  "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw/ZfJ9bUXe1E="
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "413": {
+            "$ref": "#/components/responses/PayloadTooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/webhooks/{webhook_id}/test": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/WebhookId"
+        }
+      ],
+      "post": {
+        "operationId": "testWebhook",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Send a test event",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
+        "description": "Sends a signed `webhook.test` event to the webhook now, once and without retries\n(also when the webhook is inactive), and answers with its delivery: `delivered` with the\nreceiver's status, or `failed` with what went wrong. The delivery stays in the log.\nSuperusers only.\n",
+        "responses": {
+          "200": {
+            "description": "The test delivery with its one attempt.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WebhookDelivery"
+                },
+                "example": {
+                  "id": "1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f",
+                  "webhook_id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                  "event_id": "msg_7d1e2f3a4b5c4d6e8f9a0b1c2d3e4f5a",
+                  "event_type": "webhook.test",
+                  "status": "delivered",
+                  "attempt_count": 1,
+                  "next_attempt_at": null,
+                  "created_at": "2026-11-22T10:31:00.000Z",
+                  "completed_at": "2026-11-22T10:31:00.210Z",
+                  "payload": {
+                    "type": "webhook.test",
+                    "timestamp": "2026-11-22T10:30:00.000Z",
+                    "data": {
+                      "webhook_id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                      "message": "A test event from Latchkey; nothing changed."
+                    }
+                  },
+                  "attempts": [
+                    {
+                      "number": 1,
+                      "at": "2026-11-22T10:31:00.100Z",
+                      "duration_ms": 110,
+                      "status_code": 204,
+                      "outcome": "delivered",
+                      "error": null,
+                      "response_body": null
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/webhooks/{webhook_id}/deliveries": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/WebhookId"
+        }
+      ],
+      "get": {
+        "operationId": "listWebhookDeliveries",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "List a webhook's deliveries",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:read"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:read"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:read"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:read"
+            ]
+          }
+        ],
+        "description": "The delivery log of a webhook, newest first: each event sent (or to be sent) with its\nstatus, its attempts (when, how long, the receiver's status and the start of its\nanswer, or the error) and when the next attempt is due. Finished deliveries are kept\nfor `LATCHKEY_WEBHOOK_RETENTION_DAYS`. Superusers only.\n",
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/Limit"
+          },
+          {
+            "$ref": "#/components/parameters/Offset"
+          },
+          {
+            "name": "status",
+            "in": "query",
+            "description": "Only deliveries in this state.",
+            "schema": {
+              "$ref": "#/components/schemas/WebhookDeliveryStatus"
+            },
+            "example": "failed"
+          }
+        ],
+        "responses": {
+          "200": {
+            "description": "A page of deliveries.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WebhookDeliveryPage"
+                },
+                "example": {
+                  "count": 1,
+                  "next": null,
+                  "previous": null,
+                  "results": [
+                    {
+                      "id": "6e5d4c3b-2a19-4807-b6a5-948372615041",
+                      "webhook_id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                      "event_id": "msg_2f0c7a3e9b1d4c5e8a6f0b2d4e6a8c0e",
+                      "event_type": "key.created",
+                      "status": "pending",
+                      "attempt_count": 1,
+                      "next_attempt_at": "2026-11-22T10:30:16.000Z",
+                      "created_at": "2026-11-22T10:30:00.000Z",
+                      "completed_at": null,
+                      "payload": {
+                        "type": "key.created",
+                        "timestamp": "2026-11-22T10:30:00.000Z",
+                        "data": {
+                          "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                          "name": "ci-deploy",
+                          "start": "lk_4GqN",
+                          "owner": {
+                            "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                            "username": "alice"
+                          },
+                          "expires_at": null,
+                          "is_active": true,
+                          "write_enabled": true,
+                          "created_via": "api"
+                        }
+                      },
+                      "attempts": [
+                        {
+                          "number": 1,
+                          "at": "2026-11-22T10:30:00.120Z",
+                          "duration_ms": 84,
+                          "status_code": 500,
+                          "outcome": "http_error",
+                          "error": "The receiver answered 500; only a 2xx counts as delivered.",
+                          "response_body": "{\"error\":\"database down\"}"
+                        }
+                      ]
+                    }
+                  ]
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    },
+    "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver": {
+      "parameters": [
+        {
+          "$ref": "#/components/parameters/WebhookId"
+        },
+        {
+          "name": "delivery_id",
+          "in": "path",
+          "required": true,
+          "description": "The delivery's id.",
+          "schema": {
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
+          },
+          "example": "6e5d4c3b-2a19-4807-b6a5-948372615041"
+        }
+      ],
+      "post": {
+        "operationId": "redeliverWebhookDelivery",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "Send a delivery's event again",
+        "security": [
+          {
+            "ApiKeyHeader": [
+              "admin:write"
+            ]
+          },
+          {
+            "BearerAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "TokenAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "QueryApiKey": [
+              "admin:write"
+            ]
+          },
+          {
+            "BasicAuth": [
+              "admin:write"
+            ]
+          },
+          {
+            "SessionCookie": [
+              "admin:write"
+            ]
+          }
+        ],
+        "description": "Queues the event of a delivery again, as a new delivery with its own attempts and the\nsame `webhook-id`, so that receivers that deduplicate by it see the same message. The\nwebhook must be active (409 otherwise). Superusers only.\n",
+        "responses": {
+          "202": {
+            "description": "The new delivery, queued.",
+            "headers": {
+              "X-Request-Id": {
+                "$ref": "#/components/headers/X-Request-Id"
+              },
+              "X-RateLimit-Limit": {
+                "$ref": "#/components/headers/X-RateLimit-Limit"
+              },
+              "X-RateLimit-Remaining": {
+                "$ref": "#/components/headers/X-RateLimit-Remaining"
+              },
+              "X-RateLimit-Reset": {
+                "$ref": "#/components/headers/X-RateLimit-Reset"
+              },
+              "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimit-Policy"
+              },
+              "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+              }
+            },
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/WebhookDelivery"
+                },
+                "example": {
+                  "id": "2b3c4d5e-6f70-4812-9a3b-4c5d6e7f8091",
+                  "webhook_id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                  "event_id": "msg_2f0c7a3e9b1d4c5e8a6f0b2d4e6a8c0e",
+                  "event_type": "key.created",
+                  "status": "pending",
+                  "attempt_count": 0,
+                  "next_attempt_at": "2026-11-22T12:00:00.000Z",
+                  "created_at": "2026-11-22T12:00:00.000Z",
+                  "completed_at": null,
+                  "payload": {
+                    "type": "key.created",
+                    "timestamp": "2026-11-22T10:30:00.000Z",
+                    "data": {
+                      "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                      "name": "ci-deploy",
+                      "start": "lk_4GqN",
+                      "owner": {
+                        "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                        "username": "alice"
+                      },
+                      "expires_at": null,
+                      "is_active": true,
+                      "write_enabled": true,
+                      "created_via": "api"
+                    }
+                  },
+                  "attempts": []
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "429": {
+            "$ref": "#/components/responses/TooManyRequests"
+          },
+          "500": {
+            "$ref": "#/components/responses/InternalError"
+          },
+          "503": {
+            "$ref": "#/components/responses/ServiceUnavailable"
+          }
+        }
+      }
+    }
+  },
+  "webhooks": {
+    "key.created": {
+      "post": {
+        "operationId": "keyCreatedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "key.created",
+        "description": "A key was created (by its owner, an administrator, the command line, get_api_token or bootstrap). Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyCreatedEvent"
+              },
+              "example": {
+                "type": "key.created",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "owner": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "alice"
+                  },
+                  "expires_at": "2027-01-01T00:00:00.000Z",
+                  "is_active": true,
+                  "write_enabled": true,
+                  "created_via": "api"
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "key.updated": {
+      "post": {
+        "operationId": "keyUpdatedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "key.updated",
+        "description": "A key was renamed or narrowed; `changes` names the fields. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyUpdatedEvent"
+              },
+              "example": {
+                "type": "key.updated",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "owner": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "alice"
+                  },
+                  "expires_at": "2027-01-01T00:00:00.000Z",
+                  "is_active": true,
+                  "write_enabled": true,
+                  "created_via": "api",
+                  "changes": [
+                    "name",
+                    "expires_at"
+                  ]
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "key.rotated": {
+      "post": {
+        "operationId": "keyRotatedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "key.rotated",
+        "description": "A key was rotated: `replaced_by` names the new key; this one keeps working until its `expires_at`, the end of the grace period. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyRotatedEvent"
+              },
+              "example": {
+                "type": "key.rotated",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "owner": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "alice"
+                  },
+                  "expires_at": "2026-11-22T11:30:00.000Z",
+                  "is_active": true,
+                  "write_enabled": true,
+                  "created_via": "api",
+                  "replaced_by": {
+                    "id": "8e2a6c4f-1b3d-4e5f-9a7b-0c1d2e3f4a5b",
+                    "start": "lk_9TfZ"
+                  },
+                  "grace_seconds": 3600
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "key.activated": {
+      "post": {
+        "operationId": "keyActivatedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "key.activated",
+        "description": "A deactivated key was activated again. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyActivatedEvent"
+              },
+              "example": {
+                "type": "key.activated",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "owner": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "alice"
+                  },
+                  "expires_at": "2027-01-01T00:00:00.000Z",
+                  "is_active": true,
+                  "write_enabled": true,
+                  "created_via": "api"
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "key.deactivated": {
+      "post": {
+        "operationId": "keyDeactivatedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "key.deactivated",
+        "description": "A key was deactivated; it stopped working at once. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyDeactivatedEvent"
+              },
+              "example": {
+                "type": "key.deactivated",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "owner": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "alice"
+                  },
+                  "expires_at": "2027-01-01T00:00:00.000Z",
+                  "is_active": false,
+                  "write_enabled": true,
+                  "created_via": "api"
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "key.deleted": {
+      "post": {
+        "operationId": "keyDeletedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "key.deleted",
+        "description": "A key was deleted; it stopped working at once. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyDeletedEvent"
+              },
+              "example": {
+                "type": "key.deleted",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "owner": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "alice"
+                  },
+                  "expires_at": "2027-01-01T00:00:00.000Z",
+                  "is_active": true,
+                  "write_enabled": true,
+                  "created_via": "api"
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "key.expiring": {
+      "post": {
+        "operationId": "keyExpiringEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "key.expiring",
+        "description": "An active key entered a warning window before its expiry: `threshold_days` before (7 by default, `LATCHKEY_WEBHOOK_EXPIRING_DAYS`, and 1). Sent once per key, window and expiry, across restarts and instances; a key inside both windows at once gets one event, for the nearer. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyExpiringEvent"
+              },
+              "example": {
+                "type": "key.expiring",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "owner": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "alice"
+                  },
+                  "expires_at": "2027-01-01T00:00:00.000Z",
+                  "is_active": true,
+                  "write_enabled": true,
+                  "created_via": "api",
+                  "threshold_days": 7
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "key.expired": {
+      "post": {
+        "operationId": "keyExpiredEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "key.expired",
+        "description": "An active key reached its expiry. Sent once per key and expiry, within a minute (`LATCHKEY_WEBHOOK_EXPIRY_SCAN_MS`). Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/KeyExpiredEvent"
+              },
+              "example": {
+                "type": "key.expired",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "5d0f3b1e-8f6a-4a51-b0f2-9a3c2e7d4b61",
+                  "name": "ci-deploy",
+                  "start": "lk_4GqN",
+                  "owner": {
+                    "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                    "username": "alice"
+                  },
+                  "expires_at": "2026-11-22T10:30:00.000Z",
+                  "is_active": true,
+                  "write_enabled": true,
+                  "created_via": "api"
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "user.created": {
+      "post": {
+        "operationId": "userCreatedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "user.created",
+        "description": "A user was created (by an administrator, the command line, the environment or bootstrap). Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/UserCreatedEvent"
+              },
+              "example": {
+                "type": "user.created",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "username": "alice",
+                  "is_superuser": false,
+                  "is_active": true,
+                  "can_create_tokens": true,
+                  "can_verify_keys": false
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "user.updated": {
+      "post": {
+        "operationId": "userUpdatedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "user.updated",
+        "description": "A user's flags changed; `changes` names them. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/UserUpdatedEvent"
+              },
+              "example": {
+                "type": "user.updated",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "username": "alice",
+                  "is_superuser": false,
+                  "is_active": true,
+                  "can_create_tokens": true,
+                  "can_verify_keys": true,
+                  "changes": [
+                    "can_verify_keys"
+                  ]
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "user.deleted": {
+      "post": {
+        "operationId": "userDeletedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "user.deleted",
+        "description": "A user was deleted, with their keys and sessions (no `key.deleted` is sent for those keys). Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/UserDeletedEvent"
+              },
+              "example": {
+                "type": "user.deleted",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "username": "alice",
+                  "is_superuser": false,
+                  "is_active": true,
+                  "can_create_tokens": true,
+                  "can_verify_keys": false
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "user.password_changed": {
+      "post": {
+        "operationId": "userPasswordChangedEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "user.password_changed",
+        "description": "A user's password changed: by the user (`by_administrator: false`), or set by an administrator or the command line. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/UserPasswordChangedEvent"
+              },
+              "example": {
+                "type": "user.password_changed",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "id": "0b9c7f4e-3c1a-4f7e-9d55-2a6f1c2b8e10",
+                  "username": "alice",
+                  "is_superuser": false,
+                  "is_active": true,
+                  "can_create_tokens": true,
+                  "can_verify_keys": false,
+                  "by_administrator": false
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "auth.locked_out": {
+      "post": {
+        "operationId": "authLockedOutEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "auth.locked_out",
+        "description": "A client address was locked out after too many failed authentications. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/AuthLockedOutEvent"
+              },
+              "example": {
+                "type": "auth.locked_out",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "address": "203.0.113.7",
+                  "locked_until": "2026-11-22T10:35:00.000Z",
+                  "failures": 5
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
+    },
+    "webhook.test": {
+      "post": {
+        "operationId": "webhookTestEvent",
+        "tags": [
+          "webhooks"
+        ],
+        "summary": "webhook.test",
+        "description": "Sent by POST /api/v1/webhooks/{webhook_id}/test only; no webhook subscribes to it. Latchkey sends it as a signed POST to every active webhook that subscribes\nto it; see the webhooks guide for verifying the signature.\n",
+        "security": [],
+        "parameters": [
+          {
+            "$ref": "#/components/parameters/WebhookMessageId"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookTimestamp"
+          },
+          {
+            "$ref": "#/components/parameters/WebhookSignature"
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/WebhookTestEvent"
+              },
+              "example": {
+                "type": "webhook.test",
+                "timestamp": "2026-11-22T10:30:00.000Z",
+                "data": {
+                  "webhook_id": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d",
+                  "message": "A test event from Latchkey; nothing changed."
+                }
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "$ref": "#/components/responses/WebhookReceived"
+          },
+          "410": {
+            "$ref": "#/components/responses/WebhookGone"
+          }
+        }
+      }
     }
   },
   "components": {
@@ -4652,6 +6612,54 @@ export const CONTRACT: ContractDocument = {
           "format": "int32"
         },
         "example": 0
+      },
+      "WebhookMessageId": {
+        "name": "webhook-id",
+        "in": "header",
+        "required": true,
+        "description": "The event's id (`msg_` and 32 hex digits), the same on every attempt and redelivery; deduplicate by it.",
+        "schema": {
+          "type": "string",
+          "maxLength": 64,
+          "pattern": "^msg_[0-9a-f]{32}$"
+        },
+        "example": "msg_2f0c7a3e9b1d4c5e8a6f0b2d4e6a8c0e"
+      },
+      "WebhookTimestamp": {
+        "name": "webhook-timestamp",
+        "in": "header",
+        "required": true,
+        "description": "When this attempt was sent, in seconds since the epoch; refuse one far from your clock (5 minutes is usual).",
+        "schema": {
+          "type": "string",
+          "maxLength": 16,
+          "pattern": "^\\d+$"
+        },
+        "example": "1795350600"
+      },
+      "WebhookSignature": {
+        "name": "webhook-signature",
+        "in": "header",
+        "required": true,
+        "description": "`v1,` and the base64 HMAC-SHA256 of `<webhook-id>.<webhook-timestamp>.<body>` under the\nwebhook's secret (the base64 after `whsec_`). During the grace period after a rotation\nthere are two, separated by a space, one per secret; accept the request when one matches.\n",
+        "schema": {
+          "type": "string",
+          "maxLength": 256,
+          "pattern": "^v1,[A-Za-z0-9+/]+={0,2}( v1,[A-Za-z0-9+/]+={0,2})*$"
+        },
+        "example": "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4="
+      },
+      "WebhookId": {
+        "name": "webhook_id",
+        "in": "path",
+        "required": true,
+        "description": "The webhook's id.",
+        "schema": {
+          "type": "string",
+          "format": "uuid",
+          "maxLength": 36
+        },
+        "example": "9a4c1e7b-2d3f-4b5a-8c6d-7e8f9a0b1c2d"
       },
       "UserId": {
         "name": "user_id",
@@ -4886,6 +6894,12 @@ export const CONTRACT: ContractDocument = {
       }
     },
     "responses": {
+      "WebhookReceived": {
+        "description": "Any 2xx status counts as delivered; the body is ignored (its start is kept in the delivery log)."
+      },
+      "WebhookGone": {
+        "description": "410 Gone switches the webhook off and fails its pending deliveries. Every other status, a redirect included (none is followed), or no answer within the timeout is tried again later, up to 8 attempts over about a day."
+      },
       "NotModified": {
         "description": "Not modified; the page named by `If-None-Match` is current.",
         "headers": {
@@ -6486,7 +8500,14 @@ export const CONTRACT: ContractDocument = {
           "user.password_reset",
           "user.password_changed",
           "user.deleted",
-          "lockout.cleared"
+          "lockout.cleared",
+          "webhook.created",
+          "webhook.updated",
+          "webhook.deleted",
+          "webhook.secret_rotated",
+          "webhook.tested",
+          "webhook.redelivered",
+          "webhook.disabled"
         ]
       },
       "AuditOutcome": {
@@ -6561,6 +8582,7 @@ export const CONTRACT: ContractDocument = {
               "key",
               "user",
               "address",
+              "webhook",
               null
             ]
           },
@@ -6619,6 +8641,1672 @@ export const CONTRACT: ContractDocument = {
               "$ref": "#/components/schemas/AuditEvent"
             },
             "maxItems": 200
+          }
+        }
+      },
+      "WebhookEventType": {
+        "type": "string",
+        "description": "An event a webhook can subscribe to (see Webhooks for each one's payload).",
+        "enum": [
+          "key.created",
+          "key.updated",
+          "key.rotated",
+          "key.activated",
+          "key.deactivated",
+          "key.deleted",
+          "key.expiring",
+          "key.expired",
+          "user.created",
+          "user.updated",
+          "user.deleted",
+          "user.password_changed",
+          "auth.locked_out"
+        ]
+      },
+      "WebhookEventList": {
+        "type": "array",
+        "description": "The events to receive, each once.",
+        "minItems": 1,
+        "maxItems": 13,
+        "uniqueItems": true,
+        "items": {
+          "$ref": "#/components/schemas/WebhookEventType"
+        }
+      },
+      "Webhook": {
+        "type": "object",
+        "required": [
+          "id",
+          "name",
+          "description",
+          "url",
+          "events",
+          "is_active",
+          "created_by",
+          "created_at",
+          "updated_at",
+          "disabled_reason",
+          "previous_secret_expires_at"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
+          },
+          "name": {
+            "type": "string",
+            "maxLength": 100
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500
+          },
+          "url": {
+            "type": "string",
+            "format": "uri",
+            "maxLength": 2048,
+            "pattern": "^https?://"
+          },
+          "events": {
+            "description": "The events it receives; null for every event.",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WebhookEventList"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "Only active webhooks get events."
+          },
+          "created_by": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The user who created it; null when the command line did.",
+            "format": "uuid",
+            "maxLength": 36
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "updated_at": {
+            "type": "string",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "disabled_reason": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Why Latchkey switched it off (its receiver answered 410 Gone); null otherwise.",
+            "maxLength": 256
+          },
+          "previous_secret_expires_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "Until when the secret it had before the last rotation signs too; null when none does.",
+            "format": "date-time",
+            "maxLength": 64
+          }
+        }
+      },
+      "WebhookWithSecret": {
+        "allOf": [
+          {
+            "$ref": "#/components/schemas/Webhook"
+          },
+          {
+            "type": "object",
+            "required": [
+              "secret"
+            ],
+            "properties": {
+              "secret": {
+                "type": "string",
+                "description": "The signing secret. It is shown this once and cannot be read again; rotate it to get a new one.",
+                "maxLength": 128,
+                "pattern": "^whsec_[A-Za-z0-9+/]+={0,2}$"
+              }
+            }
+          }
+        ]
+      },
+      "WebhookPage": {
+        "type": "object",
+        "required": [
+          "count",
+          "next",
+          "previous",
+          "results"
+        ],
+        "properties": {
+          "count": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 9007199254740991
+          },
+          "next": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
+          },
+          "previous": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
+          },
+          "results": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/Webhook"
+            },
+            "maxItems": 200
+          }
+        }
+      },
+      "WebhookCreate": {
+        "type": "object",
+        "additionalProperties": false,
+        "required": [
+          "name",
+          "url"
+        ],
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100
+          },
+          "url": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2048,
+            "pattern": "^[^\\s]+$",
+            "description": "Where events are sent, https (http only when the operator allows it)."
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500,
+            "description": "What the webhook is for. When left out: empty."
+          },
+          "events": {
+            "description": "The events to receive. When left out, or null: every event.",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WebhookEventList"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "is_active": {
+            "type": "boolean",
+            "description": "Whether it gets events. When left out: true."
+          }
+        }
+      },
+      "WebhookUpdate": {
+        "type": "object",
+        "additionalProperties": false,
+        "minProperties": 1,
+        "properties": {
+          "name": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 100
+          },
+          "url": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2048,
+            "pattern": "^[^\\s]+$"
+          },
+          "description": {
+            "type": "string",
+            "maxLength": 500
+          },
+          "events": {
+            "description": "The events to receive; null for every event.",
+            "oneOf": [
+              {
+                "$ref": "#/components/schemas/WebhookEventList"
+              },
+              {
+                "type": "null"
+              }
+            ]
+          },
+          "is_active": {
+            "type": "boolean"
+          }
+        }
+      },
+      "WebhookSecretRotate": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "grace_seconds": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 0,
+            "maximum": 604800,
+            "description": "How long the old secret signs too, in seconds. When left out: 86400 (a day)."
+          }
+        }
+      },
+      "WebhookDeliveryStatus": {
+        "type": "string",
+        "description": "`pending` until an attempt got a 2xx (`delivered`) or the attempts ran out or the webhook was switched off (`failed`).",
+        "enum": [
+          "pending",
+          "delivered",
+          "failed"
+        ]
+      },
+      "WebhookAttempt": {
+        "type": "object",
+        "required": [
+          "number",
+          "at",
+          "duration_ms",
+          "status_code",
+          "outcome",
+          "error",
+          "response_body"
+        ],
+        "properties": {
+          "number": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 1,
+            "maximum": 100
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "duration_ms": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 0,
+            "maximum": 3600000
+          },
+          "status_code": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "description": "The receiver's status; null when it did not answer.",
+            "format": "int32",
+            "minimum": 100,
+            "maximum": 599
+          },
+          "outcome": {
+            "type": "string",
+            "description": "`delivered` (a 2xx), `http_error` (another status; redirects are not followed),\n`network_error` (no connection, no answer, a name that does not resolve), `timeout`,\n`refused` (the URL is not allowed, for example it resolves to a private address;\nnothing was sent) or `unsigned` (the secret cannot be read since the server secret\nchanged; nothing was sent).\n",
+            "enum": [
+              "delivered",
+              "http_error",
+              "network_error",
+              "timeout",
+              "refused",
+              "unsigned"
+            ]
+          },
+          "error": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "What went wrong, in words.",
+            "maxLength": 1024
+          },
+          "response_body": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The start of the receiver's answer (at most 1024 characters, ending in … when cut).",
+            "maxLength": 1024
+          }
+        }
+      },
+      "WebhookDelivery": {
+        "type": "object",
+        "required": [
+          "id",
+          "webhook_id",
+          "event_id",
+          "event_type",
+          "status",
+          "attempt_count",
+          "next_attempt_at",
+          "created_at",
+          "completed_at",
+          "payload",
+          "attempts"
+        ],
+        "properties": {
+          "id": {
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
+          },
+          "webhook_id": {
+            "type": "string",
+            "format": "uuid",
+            "maxLength": 36
+          },
+          "event_id": {
+            "type": "string",
+            "description": "The event's `webhook-id`, the same for every attempt and redelivery.",
+            "maxLength": 64,
+            "pattern": "^msg_[0-9a-f]{32}$"
+          },
+          "event_type": {
+            "type": "string",
+            "enum": [
+              "key.created",
+              "key.updated",
+              "key.rotated",
+              "key.activated",
+              "key.deactivated",
+              "key.deleted",
+              "key.expiring",
+              "key.expired",
+              "user.created",
+              "user.updated",
+              "user.deleted",
+              "user.password_changed",
+              "auth.locked_out",
+              "webhook.test"
+            ]
+          },
+          "status": {
+            "$ref": "#/components/schemas/WebhookDeliveryStatus"
+          },
+          "attempt_count": {
+            "type": "integer",
+            "format": "int32",
+            "minimum": 0,
+            "maximum": 100
+          },
+          "next_attempt_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "When the next attempt is due; null once delivered or failed.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "created_at": {
+            "type": "string",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "completed_at": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "payload": {
+            "$ref": "#/components/schemas/WebhookEvent"
+          },
+          "attempts": {
+            "type": "array",
+            "description": "Oldest first.",
+            "items": {
+              "$ref": "#/components/schemas/WebhookAttempt"
+            },
+            "maxItems": 100
+          }
+        }
+      },
+      "WebhookDeliveryPage": {
+        "type": "object",
+        "required": [
+          "count",
+          "next",
+          "previous",
+          "results"
+        ],
+        "properties": {
+          "count": {
+            "type": "integer",
+            "format": "int64",
+            "minimum": 0,
+            "maximum": 9007199254740991
+          },
+          "next": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
+          },
+          "previous": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "maxLength": 16384,
+            "format": "uri-reference"
+          },
+          "results": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/WebhookDelivery"
+            },
+            "maxItems": 200
+          }
+        }
+      },
+      "KeyCreatedEvent": {
+        "type": "object",
+        "description": "A key was created (by its owner, an administrator, the command line, get_api_token or bootstrap).",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "key.created"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "name",
+              "start",
+              "owner",
+              "expires_at",
+              "is_active",
+              "write_enabled",
+              "created_via"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "name": {
+                "type": "string",
+                "maxLength": 100
+              },
+              "start": {
+                "type": "string",
+                "description": "The visible start of the key. Never the key itself or its digest.",
+                "maxLength": 32,
+                "pattern": "^[A-Za-z0-9_.~+/=-]*$"
+              },
+              "owner": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "username"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "username": {
+                    "type": "string",
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
+                  }
+                }
+              },
+              "expires_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time",
+                "maxLength": 64
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "write_enabled": {
+                "type": "boolean"
+              },
+              "created_via": {
+                "type": "string",
+                "enum": [
+                  "api",
+                  "get_api_token",
+                  "rotation",
+                  "cli"
+                ]
+              }
+            }
+          }
+        }
+      },
+      "KeyUpdatedEvent": {
+        "type": "object",
+        "description": "A key was renamed or narrowed.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "key.updated"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "name",
+              "start",
+              "owner",
+              "expires_at",
+              "is_active",
+              "write_enabled",
+              "created_via",
+              "changes"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "name": {
+                "type": "string",
+                "maxLength": 100
+              },
+              "start": {
+                "type": "string",
+                "description": "The visible start of the key. Never the key itself or its digest.",
+                "maxLength": 32,
+                "pattern": "^[A-Za-z0-9_.~+/=-]*$"
+              },
+              "owner": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "username"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "username": {
+                    "type": "string",
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
+                  }
+                }
+              },
+              "expires_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time",
+                "maxLength": 64
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "write_enabled": {
+                "type": "boolean"
+              },
+              "created_via": {
+                "type": "string",
+                "enum": [
+                  "api",
+                  "get_api_token",
+                  "rotation",
+                  "cli"
+                ]
+              },
+              "changes": {
+                "type": "array",
+                "description": "The fields that changed.",
+                "items": {
+                  "type": "string",
+                  "maxLength": 64,
+                  "pattern": "^[a-z_]+$"
+                },
+                "maxItems": 16
+              }
+            }
+          }
+        }
+      },
+      "KeyRotatedEvent": {
+        "type": "object",
+        "description": "A key was rotated: a new key replaced it, and it keeps working until the end of the grace period.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "key.rotated"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "name",
+              "start",
+              "owner",
+              "expires_at",
+              "is_active",
+              "write_enabled",
+              "created_via",
+              "replaced_by",
+              "grace_seconds"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "name": {
+                "type": "string",
+                "maxLength": 100
+              },
+              "start": {
+                "type": "string",
+                "description": "The visible start of the key. Never the key itself or its digest.",
+                "maxLength": 32,
+                "pattern": "^[A-Za-z0-9_.~+/=-]*$"
+              },
+              "owner": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "username"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "username": {
+                    "type": "string",
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
+                  }
+                }
+              },
+              "expires_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time",
+                "maxLength": 64
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "write_enabled": {
+                "type": "boolean"
+              },
+              "created_via": {
+                "type": "string",
+                "enum": [
+                  "api",
+                  "get_api_token",
+                  "rotation",
+                  "cli"
+                ]
+              },
+              "replaced_by": {
+                "type": "object",
+                "description": "The key that replaced this one (its expiry is now the end of the grace period).",
+                "required": [
+                  "id",
+                  "start"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "start": {
+                    "type": "string",
+                    "maxLength": 32,
+                    "pattern": "^[A-Za-z0-9_.~+/=-]*$"
+                  }
+                }
+              },
+              "grace_seconds": {
+                "type": "integer",
+                "format": "int32",
+                "minimum": 0,
+                "maximum": 86400
+              }
+            }
+          }
+        }
+      },
+      "KeyActivatedEvent": {
+        "type": "object",
+        "description": "A deactivated key was activated again.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "key.activated"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "name",
+              "start",
+              "owner",
+              "expires_at",
+              "is_active",
+              "write_enabled",
+              "created_via"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "name": {
+                "type": "string",
+                "maxLength": 100
+              },
+              "start": {
+                "type": "string",
+                "description": "The visible start of the key. Never the key itself or its digest.",
+                "maxLength": 32,
+                "pattern": "^[A-Za-z0-9_.~+/=-]*$"
+              },
+              "owner": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "username"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "username": {
+                    "type": "string",
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
+                  }
+                }
+              },
+              "expires_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time",
+                "maxLength": 64
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "write_enabled": {
+                "type": "boolean"
+              },
+              "created_via": {
+                "type": "string",
+                "enum": [
+                  "api",
+                  "get_api_token",
+                  "rotation",
+                  "cli"
+                ]
+              }
+            }
+          }
+        }
+      },
+      "KeyDeactivatedEvent": {
+        "type": "object",
+        "description": "A key was deactivated; it stops working at once.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "key.deactivated"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "name",
+              "start",
+              "owner",
+              "expires_at",
+              "is_active",
+              "write_enabled",
+              "created_via"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "name": {
+                "type": "string",
+                "maxLength": 100
+              },
+              "start": {
+                "type": "string",
+                "description": "The visible start of the key. Never the key itself or its digest.",
+                "maxLength": 32,
+                "pattern": "^[A-Za-z0-9_.~+/=-]*$"
+              },
+              "owner": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "username"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "username": {
+                    "type": "string",
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
+                  }
+                }
+              },
+              "expires_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time",
+                "maxLength": 64
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "write_enabled": {
+                "type": "boolean"
+              },
+              "created_via": {
+                "type": "string",
+                "enum": [
+                  "api",
+                  "get_api_token",
+                  "rotation",
+                  "cli"
+                ]
+              }
+            }
+          }
+        }
+      },
+      "KeyDeletedEvent": {
+        "type": "object",
+        "description": "A key was deleted; it stops working at once.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "key.deleted"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "name",
+              "start",
+              "owner",
+              "expires_at",
+              "is_active",
+              "write_enabled",
+              "created_via"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "name": {
+                "type": "string",
+                "maxLength": 100
+              },
+              "start": {
+                "type": "string",
+                "description": "The visible start of the key. Never the key itself or its digest.",
+                "maxLength": 32,
+                "pattern": "^[A-Za-z0-9_.~+/=-]*$"
+              },
+              "owner": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "username"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "username": {
+                    "type": "string",
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
+                  }
+                }
+              },
+              "expires_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time",
+                "maxLength": 64
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "write_enabled": {
+                "type": "boolean"
+              },
+              "created_via": {
+                "type": "string",
+                "enum": [
+                  "api",
+                  "get_api_token",
+                  "rotation",
+                  "cli"
+                ]
+              }
+            }
+          }
+        }
+      },
+      "KeyExpiringEvent": {
+        "type": "object",
+        "description": "An active key entered a warning window before its expiry: 7 days before by default (LATCHKEY_WEBHOOK_EXPIRING_DAYS), and 1 day before. Sent once per key, window and expiry, across restarts and instances; a key inside both windows at once gets one event, for the nearer.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "key.expiring"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "name",
+              "start",
+              "owner",
+              "expires_at",
+              "is_active",
+              "write_enabled",
+              "created_via",
+              "threshold_days"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "name": {
+                "type": "string",
+                "maxLength": 100
+              },
+              "start": {
+                "type": "string",
+                "description": "The visible start of the key. Never the key itself or its digest.",
+                "maxLength": 32,
+                "pattern": "^[A-Za-z0-9_.~+/=-]*$"
+              },
+              "owner": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "username"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "username": {
+                    "type": "string",
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
+                  }
+                }
+              },
+              "expires_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time",
+                "maxLength": 64
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "write_enabled": {
+                "type": "boolean"
+              },
+              "created_via": {
+                "type": "string",
+                "enum": [
+                  "api",
+                  "get_api_token",
+                  "rotation",
+                  "cli"
+                ]
+              },
+              "threshold_days": {
+                "type": "integer",
+                "description": "The warning window the key entered, in days before its expiry (7 by default and 1).",
+                "format": "int32",
+                "minimum": 1,
+                "maximum": 365
+              }
+            }
+          }
+        }
+      },
+      "KeyExpiredEvent": {
+        "type": "object",
+        "description": "An active key reached its expiry. Sent once per key and expiry.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "key.expired"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "name",
+              "start",
+              "owner",
+              "expires_at",
+              "is_active",
+              "write_enabled",
+              "created_via"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "name": {
+                "type": "string",
+                "maxLength": 100
+              },
+              "start": {
+                "type": "string",
+                "description": "The visible start of the key. Never the key itself or its digest.",
+                "maxLength": 32,
+                "pattern": "^[A-Za-z0-9_.~+/=-]*$"
+              },
+              "owner": {
+                "type": "object",
+                "required": [
+                  "id",
+                  "username"
+                ],
+                "properties": {
+                  "id": {
+                    "type": "string",
+                    "format": "uuid",
+                    "maxLength": 36
+                  },
+                  "username": {
+                    "type": "string",
+                    "maxLength": 150,
+                    "pattern": "^[\\w.@+-]+$"
+                  }
+                }
+              },
+              "expires_at": {
+                "type": [
+                  "string",
+                  "null"
+                ],
+                "format": "date-time",
+                "maxLength": 64
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "write_enabled": {
+                "type": "boolean"
+              },
+              "created_via": {
+                "type": "string",
+                "enum": [
+                  "api",
+                  "get_api_token",
+                  "rotation",
+                  "cli"
+                ]
+              }
+            }
+          }
+        }
+      },
+      "UserCreatedEvent": {
+        "type": "object",
+        "description": "A user was created.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "user.created"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "username",
+              "is_superuser",
+              "is_active",
+              "can_create_tokens",
+              "can_verify_keys"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "username": {
+                "type": "string",
+                "maxLength": 150,
+                "pattern": "^[\\w.@+-]+$"
+              },
+              "is_superuser": {
+                "type": "boolean"
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "can_create_tokens": {
+                "type": "boolean"
+              },
+              "can_verify_keys": {
+                "type": "boolean"
+              }
+            }
+          }
+        }
+      },
+      "UserUpdatedEvent": {
+        "type": "object",
+        "description": "A user's flags changed (superuser, active, may create keys, may verify keys).",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "user.updated"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "username",
+              "is_superuser",
+              "is_active",
+              "can_create_tokens",
+              "can_verify_keys",
+              "changes"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "username": {
+                "type": "string",
+                "maxLength": 150,
+                "pattern": "^[\\w.@+-]+$"
+              },
+              "is_superuser": {
+                "type": "boolean"
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "can_create_tokens": {
+                "type": "boolean"
+              },
+              "can_verify_keys": {
+                "type": "boolean"
+              },
+              "changes": {
+                "type": "array",
+                "description": "The fields that changed.",
+                "items": {
+                  "type": "string",
+                  "maxLength": 64,
+                  "pattern": "^[a-z_]+$"
+                },
+                "maxItems": 16
+              }
+            }
+          }
+        }
+      },
+      "UserDeletedEvent": {
+        "type": "object",
+        "description": "A user was deleted, with their keys and sessions.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "user.deleted"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "username",
+              "is_superuser",
+              "is_active",
+              "can_create_tokens",
+              "can_verify_keys"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "username": {
+                "type": "string",
+                "maxLength": 150,
+                "pattern": "^[\\w.@+-]+$"
+              },
+              "is_superuser": {
+                "type": "boolean"
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "can_create_tokens": {
+                "type": "boolean"
+              },
+              "can_verify_keys": {
+                "type": "boolean"
+              }
+            }
+          }
+        }
+      },
+      "UserPasswordChangedEvent": {
+        "type": "object",
+        "description": "A user's password changed: by the user, or set by an administrator.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "user.password_changed"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "id",
+              "username",
+              "is_superuser",
+              "is_active",
+              "can_create_tokens",
+              "can_verify_keys",
+              "by_administrator"
+            ],
+            "properties": {
+              "id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "username": {
+                "type": "string",
+                "maxLength": 150,
+                "pattern": "^[\\w.@+-]+$"
+              },
+              "is_superuser": {
+                "type": "boolean"
+              },
+              "is_active": {
+                "type": "boolean"
+              },
+              "can_create_tokens": {
+                "type": "boolean"
+              },
+              "can_verify_keys": {
+                "type": "boolean"
+              },
+              "by_administrator": {
+                "type": "boolean",
+                "description": "True when an administrator (or the command line) set it; false when the user changed their own."
+              }
+            }
+          }
+        }
+      },
+      "AuthLockedOutEvent": {
+        "type": "object",
+        "description": "A client address was locked out after too many failed authentications.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "auth.locked_out"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "address",
+              "locked_until",
+              "failures"
+            ],
+            "properties": {
+              "address": {
+                "type": "string",
+                "maxLength": 64,
+                "pattern": "^[0-9A-Fa-f:.]+$"
+              },
+              "locked_until": {
+                "type": "string",
+                "format": "date-time",
+                "maxLength": 64
+              },
+              "failures": {
+                "type": "integer",
+                "description": "Failed authentications that started the lockout.",
+                "format": "int32",
+                "minimum": 1,
+                "maximum": 100000
+              }
+            }
+          }
+        }
+      },
+      "WebhookTestEvent": {
+        "type": "object",
+        "description": "The test event of POST /api/v1/webhooks/{webhook_id}/test.",
+        "required": [
+          "type",
+          "timestamp",
+          "data"
+        ],
+        "properties": {
+          "type": {
+            "type": "string",
+            "const": "webhook.test"
+          },
+          "timestamp": {
+            "type": "string",
+            "description": "When it happened.",
+            "format": "date-time",
+            "maxLength": 64
+          },
+          "data": {
+            "type": "object",
+            "required": [
+              "webhook_id",
+              "message"
+            ],
+            "properties": {
+              "webhook_id": {
+                "type": "string",
+                "format": "uuid",
+                "maxLength": 36
+              },
+              "message": {
+                "type": "string",
+                "maxLength": 256
+              }
+            }
+          }
+        }
+      },
+      "WebhookEvent": {
+        "description": "Any event Latchkey sends; `type` tells which.",
+        "oneOf": [
+          {
+            "$ref": "#/components/schemas/KeyCreatedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/KeyUpdatedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/KeyRotatedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/KeyActivatedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/KeyDeactivatedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/KeyDeletedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/KeyExpiringEvent"
+          },
+          {
+            "$ref": "#/components/schemas/KeyExpiredEvent"
+          },
+          {
+            "$ref": "#/components/schemas/UserCreatedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/UserUpdatedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/UserDeletedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/UserPasswordChangedEvent"
+          },
+          {
+            "$ref": "#/components/schemas/AuthLockedOutEvent"
+          },
+          {
+            "$ref": "#/components/schemas/WebhookTestEvent"
+          }
+        ],
+        "discriminator": {
+          "propertyName": "type",
+          "mapping": {
+            "key.created": "#/components/schemas/KeyCreatedEvent",
+            "key.updated": "#/components/schemas/KeyUpdatedEvent",
+            "key.rotated": "#/components/schemas/KeyRotatedEvent",
+            "key.activated": "#/components/schemas/KeyActivatedEvent",
+            "key.deactivated": "#/components/schemas/KeyDeactivatedEvent",
+            "key.deleted": "#/components/schemas/KeyDeletedEvent",
+            "key.expiring": "#/components/schemas/KeyExpiringEvent",
+            "key.expired": "#/components/schemas/KeyExpiredEvent",
+            "user.created": "#/components/schemas/UserCreatedEvent",
+            "user.updated": "#/components/schemas/UserUpdatedEvent",
+            "user.deleted": "#/components/schemas/UserDeletedEvent",
+            "user.password_changed": "#/components/schemas/UserPasswordChangedEvent",
+            "auth.locked_out": "#/components/schemas/AuthLockedOutEvent",
+            "webhook.test": "#/components/schemas/WebhookTestEvent"
           }
         }
       },

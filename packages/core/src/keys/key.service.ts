@@ -4,6 +4,8 @@ import type { AuditService } from '../audit/audit.service.js';
 import type { ServiceDeps } from '../services.js';
 import type { KeyWithOwner, Page, PageOf, Store } from '../store/store.js';
 import type { UserRecord } from '../users/user.record.js';
+import { keyEventData } from '../webhooks/webhook-events.js';
+import type { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import type { KeyOrigin, KeyRecord } from './key.record.js';
 import {
   beyond,
@@ -58,12 +60,24 @@ function keyNotFound(id: string): ApiError {
   return new ApiError('KEY_NOT_FOUND', `No key with id ${id}.`);
 }
 
-/** The lifecycle of API keys; every change is audited and forgotten by the credential cache. */
+/**
+ * The lifecycle of API keys; every change is audited, raised as a webhook event in the same
+ * transaction, and forgotten by the credential cache.
+ */
 export class KeyService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly audit: AuditService,
+    private readonly outbox: WebhookOutbox,
   ) {}
+
+  /** The owner of a key, for events: the scope when it is one user, else read through `tx`. */
+  private async ownerOf(scope: KeyScope, key: KeyRecord, tx: Store): Promise<UserRecord> {
+    if (scope !== 'any' && scope.id === key.user_id) return scope;
+    const owner = await tx.users.findById(key.user_id);
+    if (!owner) throw keyNotFound(key.id);
+    return owner;
+  }
 
   private get store(): Store {
     return this.deps.store;
@@ -152,17 +166,23 @@ export class KeyService {
   ): Promise<CreatedKey> {
     if (actor.via === 'api') this.ensureCanCreate(owner);
     const asked = creator ? { ...boundByCreator(input, creator, this.now()), key: input.key } : input;
-    const created = await this.insert(owner, asked, { via });
-    await this.audit.record({
-      action: 'key.created',
-      actor,
-      target: { type: 'key', id: created.key.id },
-      detail:
-        actor.id === owner.id
-          ? describeKey(created.key)
-          : `${describeKey(created.key)} (owner ${owner.username})`,
+    return this.store.transaction(async (tx) => {
+      const created = await this.insert(owner, asked, { via, tx });
+      await this.audit.record(
+        {
+          action: 'key.created',
+          actor,
+          target: { type: 'key', id: created.key.id },
+          detail:
+            actor.id === owner.id
+              ? describeKey(created.key)
+              : `${describeKey(created.key)} (owner ${owner.username})`,
+        },
+        tx,
+      );
+      await this.outbox.raise(tx, 'key.created', keyEventData(created.key, owner));
+      return created;
     });
-    return created;
   }
 
   /** A key in scope; anything else, another user's key included, is 404 KEY_NOT_FOUND. */
@@ -191,48 +211,73 @@ export class KeyService {
     const key = await this.get(scope, id);
     const now = this.now();
     const change = { ...narrowKey(key, patch, now), updated_at: isoAt(now) };
-    await this.store.keys.update(key.id, change);
-    await this.deps.cache.invalidate({ kind: 'key', id: key.id });
     const updated = { ...key, ...change };
-    await this.audit.record({
-      action: 'key.updated',
-      actor,
-      target: { type: 'key', id: key.id },
-      detail: this.describe(scope, updated, patchSummary(updated, patch)),
+    await this.store.transaction(async (tx) => {
+      await tx.keys.update(key.id, change);
+      await this.audit.record(
+        {
+          action: 'key.updated',
+          actor,
+          target: { type: 'key', id: key.id },
+          detail: this.describe(scope, updated, patchSummary(updated, patch)),
+        },
+        tx,
+      );
+      await this.outbox.raise(tx, 'key.updated', {
+        ...keyEventData(updated, await this.ownerOf(scope, key, tx)),
+        changes: Object.keys(patch).filter((f) => patch[f as keyof KeyPatch] !== undefined),
+      });
     });
+    await this.deps.cache.invalidate({ kind: 'key', id: key.id });
     return updated;
   }
 
   /** Activates or deactivates a key; it takes effect at once. */
   async setActive(actor: Actor, scope: KeyScope, id: string, active: boolean): Promise<KeyRecord> {
     const key = await this.get(scope, id);
-    let result = key;
-    if (key.is_active !== active) {
-      const change = { is_active: active, updated_at: isoAt(this.now()) };
-      await this.store.keys.update(key.id, change);
-      await this.deps.cache.invalidate({ kind: 'key', id: key.id });
-      result = { ...key, ...change };
-    }
-    await this.audit.record({
-      action: active ? 'key.activated' : 'key.deactivated',
-      actor,
-      target: { type: 'key', id: key.id },
-      detail: this.describe(scope, key),
+    const changed = key.is_active !== active;
+    const result = changed ? { ...key, is_active: active, updated_at: isoAt(this.now()) } : key;
+    await this.store.transaction(async (tx) => {
+      if (changed) await tx.keys.update(key.id, { is_active: active, updated_at: result.updated_at });
+      await this.audit.record(
+        {
+          action: active ? 'key.activated' : 'key.deactivated',
+          actor,
+          target: { type: 'key', id: key.id },
+          detail: this.describe(scope, key),
+        },
+        tx,
+      );
+      if (changed) {
+        await this.outbox.raise(
+          tx,
+          active ? 'key.activated' : 'key.deactivated',
+          keyEventData(result, await this.ownerOf(scope, key, tx)),
+        );
+      }
     });
+    if (changed) await this.deps.cache.invalidate({ kind: 'key', id: key.id });
     return result;
   }
 
   /** Deletes a key; it stops working at once. */
   async delete(actor: Actor, scope: KeyScope, id: string): Promise<KeyRecord> {
     const key = await this.get(scope, id);
-    if (!(await this.store.keys.delete(key.id))) throw keyNotFound(id);
-    await this.deps.cache.invalidate({ kind: 'key', id: key.id });
-    await this.audit.record({
-      action: 'key.deleted',
-      actor,
-      target: { type: 'key', id: key.id },
-      detail: this.describe(scope, key),
+    await this.store.transaction(async (tx) => {
+      const owner = await this.ownerOf(scope, key, tx);
+      if (!(await tx.keys.delete(key.id))) throw keyNotFound(id);
+      await this.audit.record(
+        {
+          action: 'key.deleted',
+          actor,
+          target: { type: 'key', id: key.id },
+          detail: this.describe(scope, key),
+        },
+        tx,
+      );
+      await this.outbox.raise(tx, 'key.deleted', keyEventData(key, owner));
     });
+    await this.deps.cache.invalidate({ kind: 'key', id: key.id });
     return key;
   }
 
@@ -287,6 +332,11 @@ export class KeyService {
         },
         tx,
       );
+      await this.outbox.raise(tx, 'key.rotated', {
+        ...keyEventData({ ...old, ...claim }, owner),
+        replaced_by: { id: created.key.id, start: created.key.start },
+        grace_seconds: graceSeconds,
+      });
       return created;
     });
     // The old key's new expiry must reach every cached copy.
@@ -332,6 +382,7 @@ export class KeyService {
           },
           tx,
         );
+        await this.outbox.raise(tx, 'key.created', keyEventData(created.key, owner));
         return { ...created, issued: true };
       },
       { lock: `get_api_token:${owner.id}` },

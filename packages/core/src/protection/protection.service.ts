@@ -6,6 +6,7 @@ import type { KeyRecord } from '../keys/key.record.js';
 import { canonicalAddress } from '../net/ip-rules.js';
 import type { Lockout, LockState } from '../ports.js';
 import type { ServiceDeps } from '../services.js';
+import type { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { decideRateLimit, type RateLimitDecision, type RateLimitPolicy } from './rate-limit.js';
 
 /**
@@ -16,6 +17,7 @@ export class ProtectionService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly audit: AuditService,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   /** Refuses a locked-out address with 429 LOCKED_OUT, whatever credential it brings. */
@@ -40,13 +42,28 @@ export class ProtectionService {
     const { failures, lock } = await this.deps.lockouts.fail(address);
     if (lock) {
       this.deps.observe?.({ type: 'lockout_started' });
-      await this.audit.record({
-        action: 'auth.locked_out',
-        outcome: 'failure',
-        actor: anonymousActor(address),
-        target: { type: 'address', id: address },
-        detail: `locked until ${lock.lockedUntil.toISOString()} after ${this.deps.config.lockoutAttempts} failures`,
-      });
+      try {
+        await this.deps.store.transaction(async (tx) => {
+          await this.audit.record(
+            {
+              action: 'auth.locked_out',
+              outcome: 'failure',
+              actor: anonymousActor(address),
+              target: { type: 'address', id: address },
+              detail: `locked until ${lock.lockedUntil.toISOString()} after ${this.deps.config.lockoutAttempts} failures`,
+            },
+            tx,
+          );
+          await this.outbox.raise(tx, 'auth.locked_out', {
+            address,
+            locked_until: lock.lockedUntil.toISOString(),
+            failures,
+          });
+        });
+      } catch (err) {
+        // The lock itself is in place; a failed record must not turn the refusal into a 500.
+        this.deps.report('could not record a lockout', { err, address });
+      }
     }
     if (detail !== undefined) {
       await this.audit.record({

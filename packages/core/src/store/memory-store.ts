@@ -3,7 +3,15 @@ import type { KeyRecord } from '../keys/key.record.js';
 import type { FoundSession, SessionRecord } from '../sessions/session.record.js';
 import type { UserRecord } from '../users/user.record.js';
 import type {
+  AttemptRecord,
+  DeliveryRecord,
+  DeliveryWithAttempts,
+  WebhookEventRecord,
+  WebhookRecord,
+} from '../webhooks/webhook.record.js';
+import type {
   AuditRepository,
+  DeliveryChange,
   KeyChange,
   KeyFilter,
   KeyRepository,
@@ -17,6 +25,7 @@ import type {
   UserChange,
   UserFilter,
   UserRepository,
+  WebhookRepository,
 } from './store.js';
 
 /** Everything one memory store holds. Records are replaced on change, never changed in place. */
@@ -26,6 +35,13 @@ interface MemoryData {
   keyByDigest: Map<string, string>;
   sessions: Map<string, SessionRecord>;
   audit: AuditEvent[];
+  webhooks: Map<string, WebhookRecord>;
+  webhookEvents: Map<string, WebhookEventRecord>;
+  deliveries: Map<string, DeliveryRecord>;
+  /** Attempts by delivery id, oldest first. */
+  attempts: Map<string, AttemptRecord[]>;
+  /** Notices of keys' expiry: `key id|kind|expires_at`. */
+  notices: Map<string, true>;
   /** The end of the transaction running now; the next one waits for it. */
   queue: Promise<void>;
 }
@@ -49,26 +65,41 @@ export class MemoryStore implements Store {
   readonly users: UserRepository;
   readonly sessions: SessionRepository;
   readonly audit: AuditRepository;
+  readonly webhooks: WebhookRepository;
   private readonly data: MemoryData;
 
-  constructor(data?: MemoryData, journal?: Undo[]) {
+  constructor(data?: MemoryData, journal?: Undo[], commitHooks?: (() => void)[]) {
     this.data = data ?? {
       users: new Map(),
       keys: new Map(),
       keyByDigest: new Map(),
       sessions: new Map(),
       audit: [],
+      webhooks: new Map(),
+      webhookEvents: new Map(),
+      deliveries: new Map(),
+      attempts: new Map(),
+      notices: new Map(),
       queue: Promise.resolve(),
     };
     this.journal = journal;
+    this.commitHooks = commitHooks;
     this.keys = this.keyRepository();
     this.users = this.userRepository();
     this.sessions = this.sessionRepository();
     this.audit = this.auditRepository();
+    this.webhooks = this.webhookRepository();
   }
 
   /** Undo steps of the transaction this view belongs to; undefined outside one. */
   private readonly journal: Undo[] | undefined;
+  /** What runs once the transaction this view belongs to commits. */
+  private readonly commitHooks: (() => void)[] | undefined;
+
+  afterCommit(fn: () => void): void {
+    if (this.commitHooks) this.commitHooks.push(fn);
+    else fn();
+  }
 
   private setIn<K, V>(map: Map<K, V>, key: K, value: V): void {
     if (this.journal) {
@@ -102,14 +133,18 @@ export class MemoryStore implements Store {
     });
     await previous;
     const journal: Undo[] = [];
+    const hooks: (() => void)[] = [];
+    let result: T;
     try {
-      return await work(new MemoryStore(this.data, journal));
+      result = await work(new MemoryStore(this.data, journal, hooks));
     } catch (err) {
       for (const undo of journal.reverse()) undo();
       throw err;
     } finally {
       release();
     }
+    for (const hook of hooks) hook();
+    return result;
   }
 
   async ping(): Promise<boolean> {
@@ -181,6 +216,8 @@ export class MemoryStore implements Store {
         if (!key) return false;
         this.deleteIn(keys, id);
         this.deleteIn(keyByDigest, key.digest);
+        for (const notice of [...this.data.notices.keys()])
+          if (notice.startsWith(`${id}|`)) this.deleteIn(this.data.notices, notice);
         return true;
       },
       recordUsage: async (entries: readonly UsageEntry[]) => {
@@ -283,6 +320,158 @@ export class MemoryStore implements Store {
           )
           .sort((a, b) => b.at.localeCompare(a.at) || b.id.localeCompare(a.id));
         return pageOf(all, page);
+      },
+    };
+  }
+
+  private withAttempts(delivery: DeliveryRecord): DeliveryWithAttempts {
+    return {
+      ...delivery,
+      payload: this.data.webhookEvents.get(delivery.event_id)?.payload ?? '{}',
+      attempts: [...(this.data.attempts.get(delivery.id) ?? [])],
+    };
+  }
+
+  private webhookRepository(): WebhookRepository {
+    const { webhooks, webhookEvents, deliveries, attempts, notices, keys } = this.data;
+    const deleteDelivery = (id: string) => {
+      this.deleteIn(deliveries, id);
+      this.deleteIn(attempts, id);
+    };
+    return {
+      insert: async (webhook) => {
+        this.setIn(webhooks, webhook.id, { ...webhook });
+      },
+      findById: async (id) => webhooks.get(id),
+      list: async (page) =>
+        pageOf(
+          [...webhooks.values()].sort(
+            (a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id),
+          ),
+          page,
+        ),
+      listActive: async () => [...webhooks.values()].filter((w) => w.is_active),
+      update: async (id, change) => {
+        const webhook = webhooks.get(id);
+        if (webhook) this.setIn(webhooks, id, { ...webhook, ...change });
+      },
+      delete: async (id) => {
+        if (!this.deleteIn(webhooks, id)) return false;
+        for (const d of [...deliveries.values()]) if (d.webhook_id === id) deleteDelivery(d.id);
+        return true;
+      },
+      insertEvent: async (event, list) => {
+        this.setIn(webhookEvents, event.id, { ...event });
+        for (const d of list) this.setIn(deliveries, d.id, { ...d });
+      },
+      insertDelivery: async (delivery) => {
+        this.setIn(deliveries, delivery.id, { ...delivery });
+      },
+      findEvent: async (id) => webhookEvents.get(id),
+      findDelivery: async (webhookId, id) => {
+        const d = deliveries.get(id);
+        return d && d.webhook_id === webhookId ? this.withAttempts(d) : undefined;
+      },
+      listDeliveries: async (webhookId, filter, page) => {
+        const all = [...deliveries.values()]
+          .filter(
+            (d) => d.webhook_id === webhookId && (filter.status === undefined || d.status === filter.status),
+          )
+          .sort(newestFirst);
+        const { count, rows } = pageOf(all, page);
+        return { count, rows: rows.map((d) => this.withAttempts(d)) };
+      },
+      claimDue: async (now, limit, owner, leaseUntil) => {
+        const due = [...deliveries.values()]
+          .filter(
+            (d) =>
+              d.status === 'pending' &&
+              d.next_attempt_at !== null &&
+              d.next_attempt_at <= now &&
+              (d.lease_until === null || d.lease_until <= now) &&
+              webhooks.get(d.webhook_id)?.is_active === true &&
+              webhookEvents.has(d.event_id),
+          )
+          .sort(
+            (a, b) =>
+              (a.next_attempt_at ?? '').localeCompare(b.next_attempt_at ?? '') || a.id.localeCompare(b.id),
+          )
+          .slice(0, limit);
+        return due.map((d) => {
+          const claimed = { ...d, lease_owner: owner, lease_until: leaseUntil };
+          this.setIn(deliveries, d.id, claimed);
+          return {
+            delivery: claimed,
+            webhook: webhooks.get(d.webhook_id) as WebhookRecord,
+            event: webhookEvents.get(d.event_id) as WebhookEventRecord,
+          };
+        });
+      },
+      recordAttempt: async (attempt, change: DeliveryChange, owner) => {
+        const d = deliveries.get(attempt.delivery_id);
+        if (!d || d.lease_owner !== owner) return false;
+        this.setIn(deliveries, d.id, { ...d, ...change, lease_owner: null, lease_until: null });
+        this.setIn(attempts, d.id, [...(attempts.get(d.id) ?? []), { ...attempt }]);
+        return true;
+      },
+      release: async (owner) => {
+        let n = 0;
+        for (const d of [...deliveries.values()]) {
+          if (d.lease_owner === owner) {
+            this.setIn(deliveries, d.id, { ...d, lease_owner: null, lease_until: null });
+            n++;
+          }
+        }
+        return n;
+      },
+      failPending: async (webhookId, now) => {
+        let n = 0;
+        for (const d of [...deliveries.values()]) {
+          if (d.webhook_id === webhookId && d.status === 'pending') {
+            this.setIn(deliveries, d.id, {
+              ...d,
+              status: 'failed',
+              next_attempt_at: null,
+              completed_at: now,
+              lease_owner: null,
+              lease_until: null,
+            });
+            n++;
+          }
+        }
+        return n;
+      },
+      countPending: async () => [...deliveries.values()].filter((d) => d.status === 'pending').length,
+      keysToNotify: async (kind, from, to, limit) =>
+        [...keys.values()]
+          .filter(
+            (k) =>
+              k.is_active &&
+              k.expires_at !== null &&
+              k.expires_at > from &&
+              k.expires_at <= to &&
+              !notices.has(`${k.id}|${kind}|${k.expires_at}`),
+          )
+          .sort((a, b) => (a.expires_at ?? '').localeCompare(b.expires_at ?? '') || a.id.localeCompare(b.id))
+          .slice(0, limit)
+          .flatMap((key) => this.withOwner(key) ?? []),
+      recordNotices: async (keyId, expiresAt, kinds) => {
+        if (!keys.has(keyId)) throw new Error(`no key ${keyId}`);
+        const added: string[] = [];
+        for (const kind of kinds) {
+          const id = `${keyId}|${kind}|${expiresAt}`;
+          if (notices.has(id)) continue;
+          this.setIn(notices, id, true);
+          added.push(kind);
+        }
+        return added;
+      },
+      prune: async (before) => {
+        for (const d of [...deliveries.values()])
+          if (d.completed_at !== null && d.completed_at < before) deleteDelivery(d.id);
+        const used = new Set([...deliveries.values()].map((d) => d.event_id));
+        for (const e of [...webhookEvents.values()])
+          if (!used.has(e.id) && e.created_at < before) this.deleteIn(webhookEvents, e.id);
       },
     };
   }

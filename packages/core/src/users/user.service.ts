@@ -4,6 +4,8 @@ import type { AuditService } from '../audit/audit.service.js';
 import { isoAt } from '../keys/key.rules.js';
 import type { ServiceDeps } from '../services.js';
 import type { Page, PageOf, Store, UserChange, UserFilter } from '../store/store.js';
+import { userEventData } from '../webhooks/webhook-events.js';
+import type { WebhookOutbox } from '../webhooks/webhook-outbox.js';
 import { removesLastSuperuser } from './last-superuser.js';
 import { checkNewUser, passwordProblem } from './password-policy.js';
 import { newUserRecord, USER_FLAGS, type UserFlags, type UserRecord } from './user.record.js';
@@ -40,7 +42,10 @@ function flagChanges(before: UserRecord, after: UserRecord): string {
   return `${after.username}: ${changes.length ? changes.join(', ') : 'no change'}`;
 }
 
-/** Users, their passwords and flags; every change is audited and forgotten by the cache. */
+/**
+ * Users, their passwords and flags; every change is audited, raised as a webhook event in
+ * the same transaction, and forgotten by the cache.
+ */
 export class UserService {
   /** Password checks under way, by the cache entry of their pair: concurrent requests share one. */
   private readonly checking = new Map<
@@ -51,6 +56,7 @@ export class UserService {
   constructor(
     private readonly deps: ServiceDeps,
     private readonly audit: AuditService,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   private get store(): Store {
@@ -67,21 +73,27 @@ export class UserService {
     });
   }
 
-  /** Stores a new user record; 409 USERNAME_TAKEN when the name is in use. */
+  /** Stores a new user record and raises `user.created`; 409 USERNAME_TAKEN when the name is in use. */
   async insert(user: UserRecord, tx: Store = this.store): Promise<void> {
     if (!(await tx.users.insert(user)))
       throw ApiError.field('body.username', 'is already taken', 'USERNAME_TAKEN');
+    await this.outbox.raise(tx, 'user.created', userEventData(user));
   }
 
   /** Creates a user; refuses a bad username, a weak password or a taken username. */
   async create(actor: Actor, input: NewUser): Promise<UserRecord> {
     const user = await this.newRecord(input);
-    await this.insert(user);
-    await this.audit.record({
-      action: 'user.created',
-      actor,
-      target: { type: 'user', id: user.id },
-      detail: `${user.username} (is_superuser: ${user.is_superuser}, can_create_tokens: ${user.can_create_tokens}, can_verify_keys: ${user.can_verify_keys})`,
+    await this.store.transaction(async (tx) => {
+      await this.insert(user, tx);
+      await this.audit.record(
+        {
+          action: 'user.created',
+          actor,
+          target: { type: 'user', id: user.id },
+          detail: `${user.username} (is_superuser: ${user.is_superuser}, can_create_tokens: ${user.can_create_tokens}, can_verify_keys: ${user.can_verify_keys})`,
+        },
+        tx,
+      );
     });
     return user;
   }
@@ -137,6 +149,10 @@ export class UserService {
           { action: 'user.updated', actor, target: { type: 'user', id }, detail: flagChanges(before, after) },
           tx,
         );
+        await this.outbox.raise(tx, 'user.updated', {
+          ...userEventData(after),
+          changes: Object.keys(change).filter((f) => f !== 'updated_at'),
+        });
         return { before, after };
       },
       { lock: SUPERUSER_LOCK },
@@ -161,6 +177,7 @@ export class UserService {
         { action: 'user.updated', actor, target: { type: 'user', id }, detail: flagChanges(before, after) },
         tx,
       );
+      await this.outbox.raise(tx, 'user.updated', { ...userEventData(after), changes: ['is_active'] });
       return after;
     });
     await this.deps.cache.invalidate({ kind: 'user', id });
@@ -185,6 +202,7 @@ export class UserService {
           },
           tx,
         );
+        await this.outbox.raise(tx, 'user.deleted', userEventData(user));
         return user;
       },
       { lock: SUPERUSER_LOCK },
@@ -211,6 +229,10 @@ export class UserService {
         },
         tx,
       );
+      await this.outbox.raise(tx, 'user.password_changed', {
+        ...userEventData(user),
+        by_administrator: true,
+      });
     });
     await this.deps.cache.invalidate({ kind: 'user', id });
     return user;
@@ -254,6 +276,10 @@ export class UserService {
         },
         tx,
       );
+      await this.outbox.raise(tx, 'user.password_changed', {
+        ...userEventData(stored),
+        by_administrator: false,
+      });
       return sessions.length;
     });
     await this.deps.cache.invalidate({ kind: 'user', id: user.id });

@@ -41,7 +41,8 @@ async function withApp<T>(
   config: Config,
   run: (app: Awaited<ReturnType<typeof createApp>>) => Promise<T>,
 ): Promise<T> {
-  const app = await createApp({ ...config, logLevel: 'warn' });
+  // Events the command raises wait in the outbox for a running server to send them.
+  const app = await createApp({ ...config, logLevel: 'warn' }, { webhookWorker: false });
   try {
     return await run(app);
   } finally {

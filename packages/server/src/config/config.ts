@@ -6,6 +6,7 @@ import {
   type CookieSameSite,
   checkCorsOrigin,
   cookieSettingsProblem,
+  parseAllowedHosts,
   parseIpRules,
   type RulesConfig,
 } from '@latchkey/core';
@@ -53,6 +54,16 @@ export interface Config extends RulesConfig {
   sqliteBusyTimeoutMs: number;
   shutdownTimeoutS: number;
   metrics: MetricsSetting;
+  webhookAllowHttp: boolean;
+  webhookAllowedHosts: string[];
+  webhookExpiringDays: number;
+  webhookMaxAttempts: number;
+  webhookRetryBaseMs: number;
+  webhookTimeoutMs: number;
+  webhookConnectTimeoutMs: number;
+  webhookPollMs: number;
+  webhookExpiryScanMs: number;
+  webhookRetentionDays: number;
 }
 
 /** Who may read GET /metrics: nobody (404), anyone, or a scraper that sends the token. */
@@ -485,6 +496,87 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
         throw new BadValue('a token may hold only letters, digits and . _ ~ + / = -');
       return { mode: 'token', token: value };
     },
+  },
+  {
+    key: 'webhookAllowedHosts',
+    env: 'LATCHKEY_WEBHOOK_ALLOWED_HOSTS',
+    description:
+      'Private targets webhooks may reach, comma separated: host names (exactly, whatever they resolve to), addresses or CIDR ranges (for example receiver.internal,10.0.5.0/24,127.0.0.1). Empty: webhooks reach only public addresses; loopback, private, link-local, carrier-grade NAT, multicast, unspecified and cloud metadata addresses are refused. See docs/webhooks.md.',
+    default: '',
+    parse: (raw) => {
+      try {
+        return parseAllowedHosts(list(raw));
+      } catch (err) {
+        throw new BadValue((err as Error).message);
+      }
+    },
+  },
+  {
+    key: 'webhookAllowHttp',
+    env: 'LATCHKEY_WEBHOOK_ALLOW_HTTP',
+    description: 'Webhooks may use http:// URLs; otherwise only https:// is accepted.',
+    default: 'false',
+    parse: boolean,
+  },
+  {
+    key: 'webhookExpiringDays',
+    env: 'LATCHKEY_WEBHOOK_EXPIRING_DAYS',
+    description:
+      'Days before a key expires that the key.expiring event is sent; it is sent again 1 day before.',
+    default: '7',
+    parse: integer(1, 365),
+  },
+  {
+    key: 'webhookMaxAttempts',
+    env: 'LATCHKEY_WEBHOOK_MAX_ATTEMPTS',
+    description: 'Attempts of a webhook delivery before it is marked failed.',
+    default: '8',
+    parse: integer(1, 20),
+  },
+  {
+    key: 'webhookRetryBaseMs',
+    env: 'LATCHKEY_WEBHOOK_RETRY_BASE_MS',
+    description:
+      'Wait after the first failed webhook attempt, in milliseconds; each next wait is 4 times longer, spread by ±25 % (with the defaults the 8 attempts span about a day).',
+    default: '15000',
+    parse: integer(10, 3_600_000),
+  },
+  {
+    key: 'webhookTimeoutMs',
+    env: 'LATCHKEY_WEBHOOK_TIMEOUT_MS',
+    description:
+      'How long one webhook attempt may take in all (connecting, sending, the answer), in milliseconds.',
+    default: '10000',
+    parse: integer(100, 120_000),
+  },
+  {
+    key: 'webhookConnectTimeoutMs',
+    env: 'LATCHKEY_WEBHOOK_CONNECT_TIMEOUT_MS',
+    description: "How long opening the connection to a webhook's receiver may take, in milliseconds.",
+    default: '3000',
+    parse: integer(50, 60_000),
+  },
+  {
+    key: 'webhookPollMs',
+    env: 'LATCHKEY_WEBHOOK_POLL_MS',
+    description:
+      'How often the webhook worker looks for deliveries that other instances or the command line queued, and for retries that became due, in milliseconds. Events raised by this instance are sent at once.',
+    default: '1000',
+    parse: integer(50, 60_000),
+  },
+  {
+    key: 'webhookExpiryScanMs',
+    env: 'LATCHKEY_WEBHOOK_EXPIRY_SCAN_MS',
+    description: 'How often keys are scanned for key.expiring and key.expired events, in milliseconds.',
+    default: '60000',
+    parse: integer(100, 3_600_000),
+  },
+  {
+    key: 'webhookRetentionDays',
+    env: 'LATCHKEY_WEBHOOK_RETENTION_DAYS',
+    description: 'How long finished webhook deliveries stay in the delivery log, in days.',
+    default: '30',
+    parse: integer(1, 3650),
   },
 ];
 

@@ -3,6 +3,13 @@ import type { ApiKeyTable } from '../keys/key.table.js';
 import type { AuthLockoutTable } from '../protection/lockout.table.js';
 import type { SessionTable } from '../sessions/session.table.js';
 import type { UserTable } from '../users/user.table.js';
+import type {
+  KeyExpiryNoticeTable,
+  WebhookAttemptTable,
+  WebhookDeliveryTable,
+  WebhookEventTable,
+  WebhookTable,
+} from '../webhooks/webhook.table.js';
 
 export interface Database {
   users: UserTable;
@@ -10,4 +17,9 @@ export interface Database {
   sessions: SessionTable;
   audit_events: AuditEventTable;
   auth_lockouts: AuthLockoutTable;
+  webhooks: WebhookTable;
+  webhook_events: WebhookEventTable;
+  webhook_deliveries: WebhookDeliveryTable;
+  webhook_attempts: WebhookAttemptTable;
+  key_expiry_notices: KeyExpiryNoticeTable;
 }

@@ -6,6 +6,7 @@ import * as credentialChanges from './migrations/2026-12-01T00-00-00-credential-
 import * as authLockouts from './migrations/2026-12-01T12-00-00-auth-lockouts.js';
 import * as rotationSuccessors from './migrations/2026-12-02T00-00-00-rotation-successors.js';
 import * as permissionsAndVerifiers from './migrations/2026-12-02T12-00-00-permissions-and-verifiers.js';
+import * as webhooks from './migrations/2026-12-03T00-00-00-webhooks.js';
 
 // Imported statically: a file-based provider cannot load .ts migrations everywhere we run.
 const MIGRATIONS: Record<string, Migration> = {
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '2026-12-01T12-00-00-auth-lockouts': authLockouts,
   '2026-12-02T00-00-00-rotation-successors': rotationSuccessors,
   '2026-12-02T12-00-00-permissions-and-verifiers': permissionsAndVerifiers,
+  '2026-12-03T00-00-00-webhooks': webhooks,
 };
 
 /**

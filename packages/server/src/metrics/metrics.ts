@@ -9,6 +9,8 @@ export interface MetricSources {
   cacheEntries(): Record<'key' | 'session' | 'basic', number>;
   /** Key uses waiting to be written (and being written) by the usage writer. */
   usageBacklog(): number;
+  /** Webhook deliveries waiting to be sent (read from the database at scrape time). */
+  webhookOutboxDepth(): Promise<number>;
 }
 
 /** The label of a request that matched no operation (unknown path, wrong method, body refused before routing). */
@@ -53,6 +55,8 @@ export interface Metrics {
   lockedOutRefusal(): void;
   /** An address locked out after too many failures. */
   lockoutStarted(): void;
+  /** A webhook delivery attempt ended with this result. */
+  webhookAttempt(result: 'delivered' | 'retrying' | 'failed' | 'disabled'): void;
   /** The exposition text and its media type. */
   render(): Promise<{ contentType: string; text: string }>;
 }
@@ -76,6 +80,9 @@ export function observeIn(metrics: Metrics): (event: CoreEvent) => void {
       case 'lockout_started':
         metrics.lockoutStarted();
         break;
+      case 'webhook_attempt':
+        metrics.webhookAttempt(event.result);
+        break;
     }
   };
 }
@@ -89,6 +96,7 @@ export const NO_METRICS: Metrics = {
   rateLimited() {},
   lockedOutRefusal() {},
   lockoutStarted() {},
+  webhookAttempt() {},
   render: async () => {
     throw new ApiError('NOT_FOUND', 'Nothing is at GET /metrics: metrics are off (see LATCHKEY_METRICS).');
   },
@@ -116,6 +124,7 @@ export class PrometheusMetrics implements Metrics {
   private readonly rateLimitRefusals: Counter<'policy'>;
   private readonly lockoutRefusals: Counter;
   private readonly lockouts: Counter;
+  private readonly webhookAttempts: Counter<'result'>;
   /** Label sets bound once, by "operation status" and "method outcome". */
   private readonly requestSeries = new Map<string, RequestSeries>();
   private readonly authSeries = new Map<string, { inc(): void }>();
@@ -156,6 +165,22 @@ export class PrometheusMetrics implements Metrics {
       name: 'latchkey_lockouts_total',
       help: 'Client addresses locked out after too many failed authentications.',
       registers,
+    });
+    this.webhookAttempts = new Counter({
+      name: 'latchkey_webhook_deliveries_total',
+      help: 'Webhook delivery attempts by result: delivered (a 2xx), retrying (another attempt is due), failed (given up), disabled (the receiver answered 410 and the webhook was switched off).',
+      labelNames: ['result'],
+      registers,
+    });
+    for (const result of ['delivered', 'retrying', 'failed', 'disabled'])
+      this.webhookAttempts.inc({ result }, 0);
+    new Gauge({
+      name: 'latchkey_webhook_outbox_depth',
+      help: 'Webhook deliveries waiting to be sent (due now or later), on every instance sharing the database.',
+      registers,
+      async collect() {
+        this.set(await sources.webhookOutboxDepth());
+      },
     });
     new Counter({
       name: 'latchkey_auth_cache_lookups_total',
@@ -237,6 +262,10 @@ export class PrometheusMetrics implements Metrics {
 
   lockoutStarted(): void {
     this.lockouts.inc();
+  }
+
+  webhookAttempt(result: 'delivered' | 'retrying' | 'failed' | 'disabled'): void {
+    this.webhookAttempts.inc({ result });
   }
 
   async render(): Promise<{ contentType: string; text: string }> {

@@ -52,7 +52,13 @@ export interface TestServer {
 export async function startTestServer(
   dialect: DialectName,
   env: Record<string, string> = {},
-  options: { sqliteOnFile?: boolean; sameDatabaseAs?: TestServer; logger?: Logger } = {},
+  options: {
+    sqliteOnFile?: boolean;
+    sameDatabaseAs?: TestServer;
+    logger?: Logger;
+    /** The rules' clock (epoch ms), to reach keys' expiry without waiting. */
+    clock?: () => number;
+  } = {},
 ): Promise<TestServer> {
   const spec = DIALECTS.find((d) => d.name === dialect);
   if (!spec) throw new Error(`unknown dialect ${dialect}`);
@@ -83,6 +89,7 @@ export async function startTestServer(
   const app = await createApp(config, {
     validateResponses: true,
     logger: options.logger ?? pino({ level: 'silent' }),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   const server: Server = app.koa.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));

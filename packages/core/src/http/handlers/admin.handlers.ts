@@ -26,7 +26,7 @@ function requireSuperuser(c: HandlerContext): Principal {
 }
 
 /** An admin handler: refuses everyone but superusers before doing anything. */
-const admin =
+export const admin =
   (run: Handler): Handler =>
   async (c) => {
     requireSuperuser(c);
