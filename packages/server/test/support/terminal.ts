@@ -24,7 +24,10 @@ export interface TerminalSession {
  * as a user at a terminal would: its stdin and stdout are a TTY.
  */
 export function latchkeyInTerminal(args: string[], env: Record<string, string>): TerminalSession {
-  const command = [process.execPath, '--import', 'tsx', 'src/main.ts', ...args].map(quote).join(' ');
+  // `exec`: the shell that `script` starts gives its place to node. Otherwise a shell that
+  // stays (dash, /bin/sh where SHELL is unset) gets Ctrl-C's SIGINT too and dies of it
+  // after node has exited, and `script` reports 130 instead of node's code.
+  const command = `exec ${[process.execPath, '--import', 'tsx', 'src/main.ts', ...args].map(quote).join(' ')}`;
   const child: ChildProcess = spawn('script', ['-qfec', command, '/dev/null'], {
     cwd: SERVER_DIR,
     env: { ...process.env, ...env, TERM: 'dumb' },
