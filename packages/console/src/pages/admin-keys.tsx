@@ -41,6 +41,7 @@ export function AdminKeysPage({ query }: { query: URLSearchParams }) {
       <h1>All keys</h1>
       <form
         class="filters"
+        key={query.toString()}
         aria-label="Filter keys"
         onSubmit={(event) => {
           event.preventDefault();
@@ -54,10 +55,10 @@ export function AdminKeysPage({ query }: { query: URLSearchParams }) {
       >
         <label>
           Owner
-          <select name="user_id" value={filters.user_id}>
+          <select name="user_id">
             <option value="">anyone</option>
             {users.data?.results.map((u) => (
-              <option key={u.id} value={u.id}>
+              <option key={u.id} value={u.id} selected={u.id === filters.user_id}>
                 {u.username}
               </option>
             ))}
@@ -65,18 +66,26 @@ export function AdminKeysPage({ query }: { query: URLSearchParams }) {
         </label>
         <label>
           State
-          <select name="is_active" value={filters.is_active}>
+          <select name="is_active">
             <option value="">any</option>
-            <option value="true">active</option>
-            <option value="false">deactivated</option>
+            <option value="true" selected={filters.is_active === 'true'}>
+              active
+            </option>
+            <option value="false" selected={filters.is_active === 'false'}>
+              deactivated
+            </option>
           </select>
         </label>
         <label>
           Expiry
-          <select name="expired" value={filters.expired}>
+          <select name="expired">
             <option value="">any</option>
-            <option value="true">expired</option>
-            <option value="false">not expired</option>
+            <option value="true" selected={filters.expired === 'true'}>
+              expired
+            </option>
+            <option value="false" selected={filters.expired === 'false'}>
+              not expired
+            </option>
           </select>
         </label>
         <button type="submit">Filter</button>

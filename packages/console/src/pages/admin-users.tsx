@@ -35,8 +35,8 @@ function UserCard({ user, onChange }: { user: User; onChange(): void }) {
                 const done = await action.run(() =>
                   api.adminUpdateUser({ path: { user_id: user.id }, body: { [flag]: value } }),
                 );
+                // Refused: the next render shows the flag as it still is.
                 if (done) onChange();
-                else event.currentTarget.checked = !value;
               }}
             />
             <label for={`${user.id}-${flag}`}>{label}</label>
@@ -134,7 +134,7 @@ export function AdminUsersPage({ query }: { query: URLSearchParams }) {
             <label for="new-superuser">Superuser</label>
           </div>
           <div class="field check">
-            <input id="new-create" name="can_create_tokens" type="checkbox" checked />
+            <input id="new-create" name="can_create_tokens" type="checkbox" defaultChecked />
             <label for="new-create">May create keys</label>
           </div>
           <div class="field check">

@@ -62,6 +62,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
       <h1>Audit log</h1>
       <form
         class="filters"
+        key={query.toString()}
         aria-label="Filter events"
         onSubmit={(event) => {
           event.preventDefault();
@@ -74,10 +75,10 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
       >
         <label>
           Action
-          <select name="action" value={filters.action}>
+          <select name="action">
             <option value="">any</option>
             {ACTIONS.map((a) => (
-              <option key={a} value={a}>
+              <option key={a} value={a} selected={a === filters.action}>
                 {a}
               </option>
             ))}
@@ -85,23 +86,27 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
         </label>
         <label>
           Outcome
-          <select name="outcome" value={filters.outcome}>
+          <select name="outcome">
             <option value="">any</option>
-            <option value="success">success</option>
-            <option value="failure">failure</option>
+            <option value="success" selected={filters.outcome === 'success'}>
+              success
+            </option>
+            <option value="failure" selected={filters.outcome === 'failure'}>
+              failure
+            </option>
           </select>
         </label>
         <label>
           Actor id
-          <input name="actor_id" value={filters.actor_id} autoComplete="off" />
+          <input name="actor_id" defaultValue={filters.actor_id} autoComplete="off" />
         </label>
         <label>
           Target id
-          <input name="target_id" value={filters.target_id} autoComplete="off" />
+          <input name="target_id" defaultValue={filters.target_id} autoComplete="off" />
         </label>
         <label>
           Address
-          <input name="client_ip" value={filters.client_ip} autoComplete="off" />
+          <input name="client_ip" defaultValue={filters.client_ip} autoComplete="off" />
         </label>
         <button type="submit">Filter</button>
       </form>

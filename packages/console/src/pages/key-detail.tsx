@@ -121,7 +121,7 @@ export function KeyDetailPage({ id }: { id: string }) {
             hint="How long the old key keeps working; 0 stops it at once."
             error={rotation.failure?.fields.grace_seconds}
           >
-            {(a) => <input {...a} name="grace_seconds" type="number" min="0" value="0" />}
+            {(a) => <input {...a} name="grace_seconds" type="number" min="0" defaultValue="0" />}
           </Field>
           <Problem failure={rotation.failure} />
           <button type="submit" disabled={rotation.busy}>
@@ -133,12 +133,12 @@ export function KeyDetailPage({ id }: { id: string }) {
       <section aria-labelledby="narrow-title">
         <h2 id="narrow-title">Narrow</h2>
         <p>A key can only lose rights: become read-only, expire sooner, lose permissions or addresses.</p>
-        <form onSubmit={narrow} noValidate>
+        <form onSubmit={narrow} noValidate key={k.updated_at}>
           <Field label="Name" error={narrowFields.name}>
-            {(a) => <input {...a} name="name" value={k.name} autoComplete="off" />}
+            {(a) => <input {...a} name="name" defaultValue={k.name} autoComplete="off" />}
           </Field>
           <div class="field check">
-            <input id="narrow-read-only" name="read_only" type="checkbox" checked={!k.write_enabled} />
+            <input id="narrow-read-only" name="read_only" type="checkbox" defaultChecked={!k.write_enabled} />
             <label for="narrow-read-only">Read-only</label>
           </div>
           <Field
@@ -154,7 +154,12 @@ export function KeyDetailPage({ id }: { id: string }) {
           </div>
           <Field label="Permissions" error={narrowFields.permissions}>
             {(a) => (
-              <input {...a} name="permissions" value={k.permissions?.join(' ') ?? ''} autoComplete="off" />
+              <input
+                {...a}
+                name="permissions"
+                defaultValue={k.permissions?.join(' ') ?? ''}
+                autoComplete="off"
+              />
             )}
           </Field>
           <div class="field check">
@@ -162,7 +167,9 @@ export function KeyDetailPage({ id }: { id: string }) {
             <label for="narrow-ips-set">Change the allowed addresses</label>
           </div>
           <Field label="Allowed addresses" error={narrowFields.allowed_ips}>
-            {(a) => <input {...a} name="allowed_ips" value={k.allowed_ips.join(' ')} autoComplete="off" />}
+            {(a) => (
+              <input {...a} name="allowed_ips" defaultValue={k.allowed_ips.join(' ')} autoComplete="off" />
+            )}
           </Field>
           <Problem failure={narrowing.failure} />
           <button type="submit" disabled={narrowing.busy}>

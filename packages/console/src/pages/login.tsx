@@ -36,7 +36,7 @@ export function LoginForm({
     >
       <h1>{title}</h1>
       <Field label="Username" error={action.failure?.fields.username}>
-        {(a) => <input {...a} name="username" autoComplete="username" value={username} required />}
+        {(a) => <input {...a} name="username" autoComplete="username" defaultValue={username} required />}
       </Field>
       <Field label="Password" error={action.failure?.fields.password}>
         {(a) => <input {...a} name="password" type="password" autoComplete="current-password" required />}
