@@ -1,7 +1,7 @@
 import type { Whoami } from '@latchkey/client';
 import { AuthenticationError } from '@latchkey/client';
 import { useCallback, useEffect, useState } from 'preact/hooks';
-import { api } from './api.js';
+import { api, describeFailure } from './api.js';
 import { AdminKeysPage } from './pages/admin-keys.js';
 import { AdminUsersPage } from './pages/admin-users.js';
 import { AuditPage } from './pages/audit.js';
@@ -98,7 +98,7 @@ export function App() {
       setFailure(undefined);
     } catch (error) {
       if (error instanceof AuthenticationError) setMe(null);
-      else setFailure(error instanceof Error ? error.message : String(error));
+      else setFailure(describeFailure(error).message);
     }
   }, []);
   useEffect(() => {
@@ -119,7 +119,7 @@ export function App() {
       <main>
         {failure ? (
           <p class="problem" role="alert">
-            The console could not reach the server: {failure}
+            Could not load the console: {failure}
           </p>
         ) : (
           <p class="loading" role="status">
