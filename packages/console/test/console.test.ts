@@ -104,6 +104,7 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
 
   let secret = '';
   let keyPage = '';
+  let restored = '';
 
   it('creates a key and shows it once, with a copy button; the list shows only its start', async () => {
     const { page } = admin;
@@ -183,7 +184,7 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
     expect(await alert.count()).toBe(0);
   });
 
-  it('rotates with a grace period, then deletes the new key after asking', async () => {
+  it('rotates with a grace period, deletes the new key after asking, and restores it from its value', async () => {
     const { page } = admin;
     await page.getByLabel('Grace period in seconds').fill('120');
     await page.getByRole('button', { name: 'Rotate' }).click();
@@ -203,6 +204,17 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
     await dialog.getByRole('button', { name: 'Delete the key' }).click();
     await page.getByRole('heading', { name: 'My keys' }).waitFor();
     expect((await useKey(server.origin, fresh)).status).toBe(401);
+
+    // Its clients still hold it: restored from its value, it works again.
+    await page.getByRole('link', { name: 'Create a key' }).click();
+    await page.getByLabel('Name').fill('restored');
+    await page.getByText('Restore a key you already have').click();
+    await page.getByLabel('The key itself').fill(fresh);
+    await page.getByRole('button', { name: 'Create key' }).click();
+    await page.getByText('The key you supplied is stored again as').waitFor();
+    expect(await page.getByTestId('secret').count()).toBe(0);
+    expect((await useKey(server.origin, fresh)).status).toBe(200);
+    restored = fresh;
   });
 
   it('manages users: creates one, and shows the last-superuser guard as the server says it', async () => {
@@ -221,6 +233,12 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
     await alert.waitFor();
     expect(await alert.textContent()).toContain('LAST_SUPERUSER');
     expect(await adminCard.getByLabel('Superuser').isChecked()).toBe(true);
+
+    const bobCard = page.locator('article', { has: page.getByRole('heading', { name: BOB.username }) });
+    await bobCard.getByLabel('May verify keys').click();
+    await expect.poll(() => bobCard.getByLabel('May verify keys').isChecked()).toBe(true);
+    await page.reload();
+    await expect.poll(() => bobCard.getByLabel('May verify keys').isChecked()).toBe(true);
     await expectAccessible(page, 'users');
     await screenshot(page, 'users');
   });
@@ -242,6 +260,13 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
       .getByRole('heading', { name: /ci-deploy/ })
       .first()
       .waitFor();
+    // A superuser's deactivation and activation of someone's key.
+    await page.getByRole('button', { name: 'Deactivate restored' }).click();
+    await page.getByRole('button', { name: 'Activate restored' }).waitFor();
+    expect((await useKey(server.origin, restored)).status).toBe(401);
+    await page.getByRole('button', { name: 'Activate restored' }).click();
+    await page.getByRole('button', { name: 'Deactivate restored' }).waitFor();
+    expect((await useKey(server.origin, restored)).status).toBe(200);
     await expectAccessible(page, 'all keys');
     await screenshot(page, 'all-keys');
 

@@ -151,7 +151,14 @@ export function consoleDelivery(dist: URL | string = CONSOLE_DIST_URL): Middlewa
     }
     const prepare = current.files.get(name);
     if (!prepare) return next();
-    const file = await prepare();
+    let file: ConsoleFile;
+    try {
+      file = await prepare();
+    } catch {
+      // Removed by a build under way: forget this build; the core answers 404 until the next.
+      build = undefined;
+      return next();
+    }
     ctx.set({
       'Content-Security-Policy': CONSOLE_CSP,
       'X-Content-Type-Options': 'nosniff',
