@@ -233,14 +233,14 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
     await alert.waitFor();
     expect(await alert.textContent()).toContain('LAST_SUPERUSER');
     expect(await adminCard.getByLabel('Superuser').isChecked()).toBe(true);
+    await expectAccessible(page, 'users');
+    await screenshot(page, 'users');
 
     const bobCard = page.locator('article', { has: page.getByRole('heading', { name: BOB.username }) });
     await bobCard.getByLabel('May verify keys').click();
     await expect.poll(() => bobCard.getByLabel('May verify keys').isChecked()).toBe(true);
     await page.reload();
     await expect.poll(() => bobCard.getByLabel('May verify keys').isChecked()).toBe(true);
-    await expectAccessible(page, 'users');
-    await screenshot(page, 'users');
   });
 
   it('lists every key with filters, the audit log with filters and pages', async () => {
@@ -279,8 +279,14 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
     await page.reload();
     await expect.poll(() => page.locator('ol.events > li').count()).toBe(1);
     await page.getByLabel('Action').selectOption('');
+    await page.getByLabel('Per page').selectOption('10');
     await page.getByRole('button', { name: 'Filter' }).click();
-    await page.getByText(/^1–\d+ of \d+$/).waitFor();
+    await page.getByText(/^1–10 of \d+$/).waitFor();
+    await page.getByRole('link', { name: 'Next' }).click();
+    await page.getByText(/^11–\d+ of \d+$/).waitFor();
+    expect(page.url()).toContain('offset=10');
+    await page.goBack();
+    await page.getByText(/^1–10 of \d+$/).waitFor();
     await expectAccessible(page, 'the audit log');
     await screenshot(page, 'audit-log');
   });

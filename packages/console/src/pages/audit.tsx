@@ -4,7 +4,7 @@ import { navigate } from '../router.js';
 import { useLoad } from '../ui/async.js';
 import { Empty, formatTime, Loading, Pager, Problem } from '../ui/parts.js';
 
-const LIMIT = 50;
+const PAGE_SIZES = [10, 20, 50, 100, 200];
 const ACTIONS: AuditAction[] = [
   'auth.login',
   'auth.logout',
@@ -36,6 +36,7 @@ const FILTERS = ['action', 'outcome', 'actor_id', 'target_id', 'client_ip'] as c
 
 export function AuditPage({ query }: { query: URLSearchParams }) {
   const offset = Number(query.get('offset') ?? 0) || 0;
+  const limit = PAGE_SIZES.includes(Number(query.get('limit'))) ? Number(query.get('limit')) : 50;
   const filters = Object.fromEntries(FILTERS.map((f) => [f, query.get(f) ?? ''])) as Record<
     (typeof FILTERS)[number],
     string
@@ -45,7 +46,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
       (
         await api.adminListAuditEvents({
           query: {
-            limit: LIMIT,
+            limit,
             offset,
             ...(filters.action ? { action: filters.action as AuditAction } : {}),
             ...(filters.outcome ? { outcome: filters.outcome as AuditOutcome } : {}),
@@ -55,7 +56,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
           },
         })
       ).data,
-    [offset, ...FILTERS.map((f) => filters[f])],
+    [offset, limit, ...FILTERS.map((f) => filters[f])],
   );
   return (
     <>
@@ -67,10 +68,10 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
         onSubmit={(event) => {
           event.preventDefault();
           const form = new FormData(event.currentTarget);
-          navigate(
-            '/admin/audit',
-            Object.fromEntries(FILTERS.map((f) => [f, String(form.get(f) ?? '').trim()])),
-          );
+          navigate('/admin/audit', {
+            ...Object.fromEntries(FILTERS.map((f) => [f, String(form.get(f) ?? '').trim()])),
+            limit: String(form.get('limit') ?? ''),
+          });
         }}
       >
         <label>
@@ -108,6 +109,16 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
           Address
           <input name="client_ip" defaultValue={filters.client_ip} autoComplete="off" />
         </label>
+        <label>
+          Per page
+          <select name="limit">
+            {PAGE_SIZES.map((size) => (
+              <option key={size} value={size} selected={size === limit}>
+                {size}
+              </option>
+            ))}
+          </select>
+        </label>
         <button type="submit">Filter</button>
       </form>
       <Problem failure={events.failure} />
@@ -136,7 +147,13 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
         </ol>
       ) : null}
       {events.data && events.data.count > 0 ? (
-        <Pager path="/admin/audit" query={filters} offset={offset} limit={LIMIT} count={events.data.count} />
+        <Pager
+          path="/admin/audit"
+          query={{ ...filters, limit: String(limit) }}
+          offset={offset}
+          limit={limit}
+          count={events.data.count}
+        />
       ) : null}
     </>
   );
