@@ -320,7 +320,7 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
     expect(after.status).toBe(200);
   });
 
-  it('adds a webhook, shows its secret once, sends a test event and redelivers it', async () => {
+  it('adds a webhook, shows its secret once, sends a test event, rotates the secret and redelivers', async () => {
     const { page } = admin;
     const addr = receiver.address() as AddressInfo;
     await page.getByRole('link', { name: 'Webhooks' }).click();
@@ -335,6 +335,12 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
     await expect.poll(() => received, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     await expectAccessible(page, 'webhooks');
     await screenshot(page, 'webhooks');
+
+    const first = await page.getByTestId('secret').textContent();
+    await page.getByRole('button', { name: 'Rotate secret' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate the secret' }).click();
+    await expect.poll(() => page.getByTestId('secret').textContent()).not.toBe(first);
+    expect(await page.getByTestId('secret').textContent()).toMatch(/^whsec_/);
 
     await page.getByRole('link', { name: 'Deliveries of audit-sink' }).click();
     await expect

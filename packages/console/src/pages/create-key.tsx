@@ -26,7 +26,11 @@ export function CreateKeyPage() {
             The key you supplied is stored again as <strong>{created.key.name}</strong>; it works from now on.
           </p>
         ) : (
-          <SecretOnce label={`Your new key "${created.key.name}"`} secret={created.key.key} />
+          <SecretOnce
+            label={`Your new key "${created.key.name}"`}
+            secret={created.key.key}
+            kept="Latchkey keeps only a keyed hash of it."
+          />
         )}
         <p class="actions">
           <a href={href('/keys')}>Back to my keys</a>

@@ -18,7 +18,11 @@ export function KeyDetailPage({ id }: { id: string }) {
     return (
       <>
         <h1>Key rotated</h1>
-        <SecretOnce label={`The new key for "${rotated.name}"`} secret={rotated.key} />
+        <SecretOnce
+          label={`The new key for "${rotated.name}"`}
+          secret={rotated.key}
+          kept="Latchkey keeps only a keyed hash of it."
+        />
         <p class="actions">
           <a href={href('/keys')}>Back to my keys</a>
           <a href={href(`/keys/${rotated.id}`)} onClick={() => setRotated(undefined)}>

@@ -26,7 +26,13 @@ export function WebhooksPage() {
   return (
     <>
       <h1>Webhooks</h1>
-      {made ? <SecretOnce label={`The signing secret of "${made.name}"`} secret={made.secret} /> : null}
+      {made ? (
+        <SecretOnce
+          label={`The signing secret of "${made.name}"`}
+          secret={made.secret}
+          kept="Latchkey keeps it encrypted, to sign with; rotate it to get a new one."
+        />
+      ) : null}
       <details>
         <summary>Add a webhook</summary>
         <form
@@ -131,6 +137,21 @@ export function WebhooksPage() {
             >
               Send a test event
             </button>
+            <ConfirmButton
+              label="Rotate secret"
+              question={`Give "${w.name}" a new signing secret? The old one also signs for a day, so the receiver can switch.`}
+              confirm="Rotate the secret"
+              disabled={action.busy}
+              onConfirm={async () => {
+                const rotated = await action.run(
+                  async () => (await api.rotateWebhookSecret({ path: { webhook_id: w.id }, body: {} })).data,
+                );
+                if (rotated) {
+                  setMade(rotated);
+                  hooks.reload();
+                }
+              }}
+            />
             <ConfirmButton
               label="Delete"
               question={`Delete the webhook "${w.name}" and its delivery log?`}

@@ -106,7 +106,7 @@ export function ConfirmButton(props: {
 }
 
 /** A secret shown this once, with a copy button. */
-export function SecretOnce({ label, secret }: { label: string; secret: string }) {
+export function SecretOnce({ label, secret, kept }: { label: string; secret: string; kept: string }) {
   const [copied, setCopied] = useState<string | undefined>();
   const box = useRef<HTMLElement>(null);
   useEffect(() => box.current?.focus(), []);
@@ -114,7 +114,7 @@ export function SecretOnce({ label, secret }: { label: string; secret: string })
     <section class="secret" aria-labelledby="secret-title" tabIndex={-1} ref={box}>
       <h2 id="secret-title">{label}</h2>
       <p>
-        <strong>Copy it now: you will not see it again.</strong> Latchkey keeps only a keyed hash of it.
+        <strong>Copy it now: you will not see it again.</strong> {kept}
       </p>
       <code class="secret-value" data-testid="secret">
         {secret}
