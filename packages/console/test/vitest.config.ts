@@ -2,11 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    include: ['**/*.test.ts'],
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
     fileParallelism: false,
-    reporters: ['default', '../../scripts/summary-reporter.ts'],
+    reporters: ['default', '../../../scripts/summary-reporter.ts'],
   },
 });
