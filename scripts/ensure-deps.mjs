@@ -1,9 +1,9 @@
 // Installs the workspace's dependencies before `pnpm start` or `pnpm test`, so that a
-// fresh clone needs nothing but Node. With a package name (`pnpm start` gives
-// @latchkey/server), only what that package needs is installed: its dependencies and
-// devDependencies and the workspace packages it uses, not the benchmark's or the browser
-// tests' tools. better-sqlite3 compiles from source where no prebuilt binary can be
-// fetched; node-gyp is pointed at the headers that ship with this Node, when present,
+// fresh clone needs nothing but Node. With package names (`pnpm start` gives @latchkey/server
+// and @latchkey/console, which it builds and serves), only what those packages need is
+// installed: their dependencies and devDependencies and the workspace packages they use at
+// run time (`--filter-prod`), not the benchmark or the mock and their tools. better-sqlite3
+// compiles from source where no prebuilt binary can be fetched; node-gyp is pointed at the headers that ship with this Node, when present,
 // instead of downloading them.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -18,8 +18,7 @@ const pnpm = process.env.npm_execpath;
 // pnpm may be a JavaScript entry point or a native executable.
 const [cmd, args] = !pnpm ? ['pnpm', []] : /\.[cm]?js$/.test(pnpm) ? [process.execPath, [pnpm]] : [pnpm, []];
 const ci = process.env.CI === 'true' || process.env.CI === '1';
-const only = process.argv[2];
-const filter = only ? ['--filter', `${only}...`] : [];
+const filter = process.argv.slice(2).flatMap((name) => ['--filter-prod', `${name}...`]);
 const result = spawnSync(
   cmd,
   [...args, 'install', ...filter, ci ? '--frozen-lockfile' : '--prefer-offline'],

@@ -1,9 +1,11 @@
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Reporter, TestModule } from 'vitest/node';
 
 /**
  * Prints one closing line, `<package>: N passed, N failed, N skipped`, that any CI can
- * read; the package is named by its folder. Shared by every package's vitest config.
+ * read; the package is named by its folder (`console/test` for the console's browser tests,
+ * which are a package of their own). Shared by every package's vitest config.
  */
 export default class SummaryReporter implements Reporter {
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
@@ -16,8 +18,9 @@ export default class SummaryReporter implements Reporter {
         else counts.skipped++;
       }
     }
+    const folder = path.relative(fileURLToPath(new URL('../packages', import.meta.url)), process.cwd());
     process.stdout.write(
-      `\n${path.basename(process.cwd())}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
+      `\n${folder}: ${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped\n`,
     );
   }
 }

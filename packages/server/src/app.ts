@@ -30,6 +30,7 @@ import type { UsageBuffer } from './keys/usage-buffer.js';
 import { createLogger, defaultLogFormat } from './logger.js';
 import { type Metrics, NO_METRICS, observeIn, PrometheusMetrics } from './metrics/metrics.js';
 import { requestMetrics } from './metrics/metrics.middleware.js';
+import { consoleDelivery } from './pages/console-delivery.js';
 import { htmlDelivery } from './pages/html-delivery.js';
 import { ProtectionStores } from './protection/protection.js';
 import { nodeSecretBox } from './secrets/secret-box.js';
@@ -48,6 +49,8 @@ export interface AppOptions {
   webhookWorker?: boolean;
   /** The rules' clock, in epoch ms (tests move it to reach keys' expiry); `Date.now` by default. */
   clock?: Clock;
+  /** The web console's built files; `packages/console/dist` of the repository by default. */
+  consoleDir?: URL | string;
 }
 
 export interface LatchkeyApp {
@@ -188,6 +191,8 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     koa.use(requestContext());
     koa.use(requestLog(logger));
     if (metrics.enabled) koa.use(requestMetrics(metrics));
+    // The console's files carry their own policy; the API's pages get theirs from htmlDelivery.
+    koa.use(consoleDelivery(options.consoleDir));
     koa.use(htmlDelivery());
     if (options.validateResponses) koa.use(responseContractCheck(core));
     // Before everything that can answer, so that errors carry the CORS headers too.

@@ -58,6 +58,8 @@ export async function startTestServer(
     logger?: Logger;
     /** The rules' clock (epoch ms), to reach keys' expiry without waiting. */
     clock?: () => number;
+    /** The console's built files (a folder the test wrote). */
+    consoleDir?: string;
   } = {},
 ): Promise<TestServer> {
   const spec = DIALECTS.find((d) => d.name === dialect);
@@ -90,6 +92,7 @@ export async function startTestServer(
     validateResponses: true,
     logger: options.logger ?? pino({ level: 'silent' }),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.consoleDir ? { consoleDir: options.consoleDir } : {}),
   });
   const server: Server = app.koa.listen(0, '127.0.0.1');
   await new Promise<void>((resolve) => server.once('listening', resolve));
