@@ -1,7 +1,7 @@
 import type { Server } from 'node:http';
 import { createApp } from '../app.js';
 import { type Config, loadConfig, unknownVariableWarnings } from '../config/config.js';
-import { createLogger, defaultLogFormat } from '../logger.js';
+import { createLogger, defaultLogFormat, flushLogs } from '../logger.js';
 import { CliError } from './cli-error.js';
 import type { CliIo } from './io.js';
 import { trackRequests } from './shutdown.js';
@@ -42,9 +42,17 @@ export function listenProblem(err: unknown, config: Config): string {
  */
 export async function serve(io: CliIo, overrides: Partial<Record<keyof Config, string>>): Promise<Server> {
   const config = loadConfig(io.env, overrides);
-  const logger = createLogger(config.logLevel, config.logFormat ?? defaultLogFormat());
+  const logger = createLogger(config.logLevel, config.logFormat ?? defaultLogFormat(), undefined, {
+    buffered: true,
+  });
   for (const warning of unknownVariableWarnings(io.env)) logger.warn(warning);
-  const app = await createApp(config, { logger });
+  let app: Awaited<ReturnType<typeof createApp>>;
+  try {
+    app = await createApp(config, { logger });
+  } catch (err) {
+    await flushLogs(logger);
+    throw err;
+  }
   const server = app.koa.listen(config.port, config.host);
   const requests = trackRequests(server);
   try {
@@ -54,6 +62,7 @@ export async function serve(io: CliIo, overrides: Partial<Record<keyof Config, s
     });
   } catch (err) {
     await app.close();
+    await flushLogs(logger);
     throw new CliError(listenProblem(err, config));
   }
   // Before the banner: a signal that comes once it is shown stops the server gracefully.
@@ -69,9 +78,11 @@ export async function serve(io: CliIo, overrides: Partial<Record<keyof Config, s
       try {
         await requests.drain(config.shutdownTimeoutS * 1000, logger);
         await app.close();
+        await flushLogs(logger);
         process.exit(0);
       } catch (err) {
         logger.error({ err }, 'shutdown failed');
+        await flushLogs(logger);
         process.exit(1);
       }
     })();
@@ -88,5 +99,7 @@ export async function serve(io: CliIo, overrides: Partial<Record<keyof Config, s
     `Latchkey listening on ${origin} (${database}); API reference at ${origin}/docs`,
   );
   if ((await app.services.bootstrap.status()).needsBootstrap) logger.info(bootstrapHelp(origin));
+  // Start-up lines are shown at once; request lines then go through the buffer.
+  await flushLogs(logger);
   return server;
 }
