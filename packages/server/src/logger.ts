@@ -14,13 +14,15 @@ const FLUSH_EVERY_MS = 250;
 
 /**
  * Where a running server's JSON lines go: standard output through a buffer, written by
- * libuv's thread pool without blocking the event loop, at least every 4 KB or every 250 ms.
+ * libuv's thread pool without blocking the event loop, at least every 2 KB or every 250 ms.
  * A request line then costs a string appended to a buffer instead of a `write` system call.
  * `flushLogs` writes what is left (the graceful shutdown calls it before exiting); on any
  * other exit pino writes the buffer synchronously from the `exit` event.
  */
 export function bufferedStdout(): DestinationStream {
-  const stream = pino.destination({ dest: 1, sync: false, minLength: 4096 });
+  // Each write holds whole lines and at most 4 KB (PIPE_BUF), so that the lines of several
+  // workers sharing one standard output never interleave on a pipe.
+  const stream = pino.destination({ dest: 1, sync: false, minLength: 2048, maxWrite: 4096 });
   setInterval(() => {
     try {
       stream.flush();
