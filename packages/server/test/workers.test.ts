@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import path from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
@@ -208,6 +209,57 @@ describe('latchkey serve --workers 2', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('replaces a worker that dies, and keeps answering meanwhile', async () => {
+    const s = await startWorkers();
+    const { key } = await createKey(s, 'survivor');
+    const workerPids = () =>
+      readdirSync(`/proc/${s.child.pid}/task`).flatMap((task) =>
+        readFileSync(`/proc/${s.child.pid}/task/${task}/children`, 'utf8')
+          .split(' ')
+          .filter(Boolean)
+          .map(Number),
+      );
+    const before = workerPids();
+    expect(before).toHaveLength(2);
+    process.kill(before[0] as number, 'SIGKILL');
+    const until = Date.now() + 20_000;
+    while (!s.stdout().includes('a worker stopped unexpectedly')) {
+      if (Date.now() > until) throw new Error(`the primary did not notice:\n${s.logs()}`);
+      await sleep(50);
+    }
+    // The other worker answers meanwhile; a new one takes the dead one's place.
+    for (let i = 0; i < 4; i++)
+      expect((await call(s, WHOAMI, { headers: { 'x-api-key': key } })).status).toBe(200);
+    while (!(workerPids().length === 2 && !workerPids().includes(before[0] as number))) {
+      if (Date.now() > until) throw new Error(`no new worker:\n${s.logs()}`);
+      await sleep(100);
+    }
+    const answers: Answer[] = [];
+    const settled = Date.now() + 20_000;
+    // Once the new worker listens, requests reach both workers again.
+    do {
+      answers.length = 0;
+      for (let i = 0; i < 4; i++) answers.push(await call(s, WHOAMI, { headers: { 'x-api-key': key } }));
+      expect(answers.map((a) => a.status)).toEqual([200, 200, 200, 200]);
+    } while (
+      (
+        await workersOf(
+          s,
+          answers.map((a) => a.requestId),
+        )
+      ).size < 2 &&
+      Date.now() < settled
+    );
+    expect(
+      (
+        await workersOf(
+          s,
+          answers.map((a) => a.requestId),
+        )
+      ).size,
+    ).toBe(2);
   });
 
   it('refuses more than one worker on an in-memory database, naming the setting', async () => {
