@@ -15,7 +15,17 @@ const basic = `Basic ${Buffer.from(`${ADMIN}:${PASSWORD}`).toString('base64')}`;
 const WHOAMI = '/api/v1/auth/whoami';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-afterEach(stopServerProcesses);
+const running: ServerProcess[] = [];
+afterEach(async () => {
+  // SIGTERM first: the workers stop with their primary (stopServerProcesses kills it at once).
+  for (const s of running.splice(0)) {
+    if (s.child.exitCode === null && s.child.signalCode === null) {
+      s.child.kill('SIGTERM');
+      await s.exited;
+    }
+  }
+  stopServerProcesses();
+});
 
 async function startWorkers(env: Record<string, string> = {}): Promise<ServerProcess> {
   const s = await startServerProcess({
@@ -26,6 +36,7 @@ async function startWorkers(env: Record<string, string> = {}): Promise<ServerPro
     LATCHKEY_ADMIN_PASSWORD: PASSWORD,
     ...env,
   });
+  running.push(s);
   // /health answers once one worker listens; the primary's banner comes once both do.
   const until = Date.now() + 30_000;
   while (!s.stdout().includes('with 2 workers')) {
@@ -260,6 +271,30 @@ describe('latchkey serve --workers 2', () => {
         )
       ).size,
     ).toBe(2);
+  });
+
+  it('stops the workers of a primary that was killed', async () => {
+    const s = await startWorkers({ LATCHKEY_SHUTDOWN_TIMEOUT_S: '1' });
+    const workers = readdirSync(`/proc/${s.child.pid}/task`).flatMap((task) =>
+      readFileSync(`/proc/${s.child.pid}/task/${task}/children`, 'utf8')
+        .split(' ')
+        .filter(Boolean)
+        .map(Number),
+    );
+    expect(workers).toHaveLength(2);
+    s.child.kill('SIGKILL');
+    await s.exited;
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const until = Date.now() + 15_000;
+    while (workers.some(alive) && Date.now() < until) await sleep(100);
+    expect(workers.filter(alive)).toEqual([]);
   });
 
   it('refuses more than one worker on an in-memory database, naming the setting', async () => {

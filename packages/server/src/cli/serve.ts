@@ -124,12 +124,23 @@ export async function serve(
     if (stopping) {
       // A worker gets Ctrl-C's SIGINT and its primary's request to stop: one shutdown. A
       // second Ctrl-C reaches the primary, which kills the workers.
-      if (primary) return;
+      if (primary && process.connected) return;
       logger.warn({ signal }, 'second signal during shutdown: exiting now');
       process.exit(1);
     }
     stopping = true;
     logger.info({ signal }, 'shutting down');
+    if (primary) {
+      // Without its primary (killed), a worker's listening socket cannot be closed cleanly:
+      // whatever happens, it exits once requests under way had their time.
+      setTimeout(
+        () => {
+          logger.warn('the worker did not stop in time: exiting now');
+          void flushLogs(logger).then(() => process.exit(1));
+        },
+        config.shutdownTimeoutS * 1000 + 5000,
+      ).unref();
+    }
     void (async () => {
       try {
         await requests.drain(config.shutdownTimeoutS * 1000, logger);
