@@ -39,8 +39,8 @@ export function hasTaskset(): boolean {
   return !spawnSync('taskset', ['-c', '0', 'true']).error;
 }
 
-/** The command, prefixed with `taskset -c <core>` when a core is given. */
-export function pinned(core: number | undefined, cmd: string, args: string[]): [string, string[]] {
+/** The command, prefixed with `taskset -c <cores>` when a core (or a list such as `0,1`) is given. */
+export function pinned(core: number | string | undefined, cmd: string, args: string[]): [string, string[]] {
   return core === undefined ? [cmd, args] : ['taskset', ['-c', String(core), cmd, ...args]];
 }
 

@@ -10,4 +10,4 @@ const saved = JSON.parse(readFileSync(path.join(root, 'docs/performance.json'), 
   targets?: unknown;
 };
 const { targets: _targets, ...report } = saved;
-writeReport(report, root);
+writeReport(report, path.join(root, 'docs'), path.join(root, 'docs/performance.md'));

@@ -26,7 +26,7 @@ import { requestContext } from './http/request-context.js';
 import { requestLog } from './http/request-log.js';
 import { responseContractCheck } from './http/response-check.js';
 import { createUsageBuffer } from './keys/usage.js';
-import type { UsageBuffer } from './keys/usage-buffer.js';
+import { UsageBuffer, type UsageEntry } from './keys/usage-buffer.js';
 import { createLogger, defaultLogFormat } from './logger.js';
 import { type Metrics, NO_METRICS, observeIn, PrometheusMetrics } from './metrics/metrics.js';
 import { requestMetrics } from './metrics/metrics.middleware.js';
@@ -51,6 +51,12 @@ export interface AppOptions {
   clock?: Clock;
   /** The web console's built files; `packages/console/dist` of the repository by default. */
   consoleDir?: URL | string;
+  /**
+   * This app is a worker of `latchkey serve --workers N`: key usage goes to the primary
+   * process, which writes it (the usage writer runs once), and without Redis the rate limits
+   * are counted by the primary.
+   */
+  clusterWorker?: { sendUsage: (entries: UsageEntry[]) => Promise<void> };
 }
 
 export interface LatchkeyApp {
@@ -129,7 +135,12 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     });
     let protection: ProtectionStores;
     try {
-      protection = await ProtectionStores.open(config, logger, storage.db);
+      protection = await ProtectionStores.open(
+        config,
+        logger,
+        storage.db,
+        options.clusterWorker !== undefined,
+      );
     } catch (err) {
       throw new Error(`Could not connect to Redis at LATCHKEY_REDIS_URL: ${(err as Error).message}`, {
         cause: err,
@@ -145,9 +156,10 @@ export async function createApp(config: Config, options: AppOptions = {}): Promi
     const db = storage.db;
     storage.db = db.withPlugin(new WriteWatcher(() => cache.invalidate({ kind: 'all' })));
     const store = new KyselyStore(db, () => storage.ping());
-    const usage = createUsageBuffer(config.database, store.keys, (err) =>
-      logger.error({ err }, 'could not write key usage'),
-    );
+    const onUsageError = (err: unknown) => logger.error({ err }, 'could not write key usage');
+    const usage = options.clusterWorker
+      ? new UsageBuffer(options.clusterWorker.sendUsage, onUsageError)
+      : createUsageBuffer(config.database, store.keys, onUsageError);
     const metrics: Metrics =
       config.metrics.mode === 'off'
         ? NO_METRICS

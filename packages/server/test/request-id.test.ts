@@ -55,6 +55,24 @@ describeEachDialect('request ids', (dialect) => {
     expect(JSON.stringify(lines)).not.toContain(bad.slice(0, 20));
   });
 
+  it('logs no credential and no query string in the request line', async () => {
+    const queryKey = `lk_${'Q'.repeat(32)}QUERYK`;
+    const headerKey = `lk_${'H'.repeat(32)}HEADER`;
+    await s.fetch(`/api/v1/auth/whoami?api_key=${queryKey}`, { headers: { 'x-request-id': 'query-key' } });
+    await s.fetch('/api/v1/auth/whoami', {
+      headers: { 'x-request-id': 'header-key', 'x-api-key': headerKey },
+    });
+    for (const id of ['query-key', 'header-key']) {
+      expect(logged(id)).toEqual([
+        expect.objectContaining({ msg: 'request', requestId: id, path: '/api/v1/auth/whoami', status: 401 }),
+      ]);
+    }
+    const text = JSON.stringify(lines);
+    expect(text).not.toContain('QQQQ');
+    expect(text).not.toContain('HHHH');
+    expect(text).not.toContain('api_key=');
+  });
+
   it('keeps the longest accepted id (128 characters) as it is', async () => {
     const id = 'b'.repeat(128);
     expect((await s.fetch('/meta', { headers: { 'x-request-id': id } })).headers.get('x-request-id')).toBe(

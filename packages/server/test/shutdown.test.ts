@@ -201,4 +201,36 @@ describe('graceful shutdown', () => {
     expect(s.logs()).toContain('"cutOff":1');
     expect(s.logs()).toContain('"closed"');
   });
+
+  it('writes the request line of every request answered before SIGTERM (the request log is buffered)', async () => {
+    const s = await startServer();
+    const answered: string[] = [];
+    // Bursts of requests on kept-alive connections: lines pile up in the log's buffer.
+    for (let burst = 0; burst < 10; burst++) {
+      const statuses = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const id = `line-${burst}-${i}`;
+          const res = await fetch(`${s.base}/meta`, { headers: { 'x-request-id': id } });
+          await res.arrayBuffer();
+          answered.push(id);
+          return res.status;
+        }),
+      );
+      expect(statuses.every((st) => st === 200)).toBe(true);
+    }
+    s.child.kill('SIGTERM');
+    expect(await s.exited).toBe(0);
+    const logged = new Set(
+      s
+        .stdout()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { msg: string; requestId?: string })
+        .filter((l) => l.msg === 'request')
+        .map((l) => l.requestId),
+    );
+    expect(answered.filter((id) => !logged.has(id))).toEqual([]);
+    // The shutdown's own lines come after them, the last one included.
+    expect(s.stdout().trim().split('\n').pop()).toContain('"closed"');
+  });
 });

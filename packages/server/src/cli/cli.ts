@@ -72,11 +72,13 @@ export function buildCli(io: CliIo): Command {
     .option('--host <host>', 'address to listen on (LATCHKEY_HOST)')
     .option('--port <port>', 'port to listen on (LATCHKEY_PORT)', port)
     .option('--data-dir <dir>', 'data folder (LATCHKEY_DATA_DIR)')
-    .action(async (opts: { host?: string; port?: string; dataDir?: string }) => {
+    .option('--workers <n>', 'server processes sharing the port and the database (LATCHKEY_WORKERS)')
+    .action(async (opts: { host?: string; port?: string; dataDir?: string; workers?: string }) => {
       const overrides: Overrides = {};
       if (opts.host !== undefined) overrides.host = opts.host;
       if (opts.port !== undefined) overrides.port = opts.port;
       if (opts.dataDir !== undefined) overrides.dataDir = opts.dataDir;
+      if (opts.workers !== undefined) overrides.workers = opts.workers;
       await serve(io, overrides);
     });
 

@@ -53,6 +53,8 @@ export interface Config extends RulesConfig {
   authCacheTtlS: number;
   sqliteBusyTimeoutMs: number;
   shutdownTimeoutS: number;
+  /** Processes `latchkey serve` runs through node:cluster, sharing one port and one database. */
+  workers: number;
   metrics: MetricsSetting;
   webhookAllowHttp: boolean;
   webhookAllowedHosts: string[];
@@ -479,6 +481,15 @@ export const CONFIG_ENTRIES: ConfigEntry[] = [
     parse: integer(0, 3600),
   },
   {
+    key: 'workers',
+    env: 'LATCHKEY_WORKERS',
+    flag: '--workers',
+    description:
+      'How many server processes `latchkey serve` runs (node:cluster), sharing one port and one database: rate limits are counted by the primary process (or Redis), lockouts in the database (or Redis), last-used times written by the primary alone, and a change made through one worker refused by every other within a second. 1 runs a single process. Not with an in-memory SQLite database.',
+    default: '1',
+    parse: integer(1, 64),
+  },
+  {
     key: 'metrics',
     env: 'LATCHKEY_METRICS',
     description: `Prometheus metrics at GET /metrics: off (answers 404), open (anyone who reaches the port), or a token of at least ${MIN_METRICS_TOKEN_LENGTH} characters that the scraper sends as "Authorization: Bearer <token>".`,
@@ -657,6 +668,16 @@ export function loadConfig(
       : undefined;
   if (cookieProblem) {
     problems.push(`LATCHKEY_COOKIE_SAMESITE=none needs LATCHKEY_COOKIE_SECURE=true: ${cookieProblem}`);
+  }
+  if (
+    typeof out.workers === 'number' &&
+    out.workers > 1 &&
+    (out.database as DatabaseConfig | undefined)?.kind === 'sqlite' &&
+    (out.database as { file: string }).file === ':memory:'
+  ) {
+    problems.push(
+      'LATCHKEY_WORKERS: more than one worker needs a database they can share (a SQLite file or Postgres), not sqlite::memory:',
+    );
   }
   if (Array.isArray(out.authMethods) && out.authMethods.length === 0) {
     problems.push('LATCHKEY_AUTH_METHODS: at least one method must stay enabled');

@@ -1,12 +1,18 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { requestLogger } from './request-context.js';
+import type { TraceContext } from './request-context.js';
 
 /**
- * One log line per request, with its request id: never the query string (it may hold
- * ?api_key=) nor a header.
+ * One log line per request, with its request id (and trace context): never the query string
+ * (it may hold ?api_key=) nor a header. The line is one object written by the server's
+ * logger; a child logger is made only when something else in the request logged first
+ * (request-context.ts), and then reused.
  */
 export function requestLog(logger: Logger): Middleware {
+  // The line's fields are the ones below, none of them a secret (a path without its query, no
+  // header), so it skips the logger's redaction, whose wildcard paths cost as much as the
+  // rest of the line. Lines from a request's child logger (errors) are still redacted.
+  const lines = logger.child({}, { redact: [] });
   return async (ctx, next) => {
     // With info lines off (LATCHKEY_LOG_LEVEL=warn or above), nothing is measured or built.
     if (!logger.isLevelEnabled('info')) return next();
@@ -14,17 +20,44 @@ export function requestLog(logger: Logger): Middleware {
     try {
       await next();
     } finally {
-      requestLogger(ctx, logger).info(
-        {
-          method: ctx.method,
-          path: ctx.path,
-          status: ctx.status,
-          ms: Math.round((performance.now() - started) * 10) / 10,
-          ip: ctx.state.clientIp ?? ctx.request.socket.remoteAddress,
-          user: ctx.state.userId,
-        },
-        'request',
-      );
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      const ip = ctx.state.clientIp ?? ctx.request.socket.remoteAddress;
+      const child = ctx.state.log as Logger | undefined;
+      const trace = ctx.state.trace as TraceContext | undefined;
+      if (child) {
+        child.info(
+          { method: ctx.method, path: ctx.path, status: ctx.status, ms, ip, user: ctx.state.userId },
+          'request',
+        );
+      } else if (trace) {
+        lines.info(
+          {
+            requestId: ctx.state.requestId,
+            traceId: trace.traceId,
+            spanId: trace.spanId,
+            method: ctx.method,
+            path: ctx.path,
+            status: ctx.status,
+            ms,
+            ip,
+            user: ctx.state.userId,
+          },
+          'request',
+        );
+      } else {
+        lines.info(
+          {
+            requestId: ctx.state.requestId,
+            method: ctx.method,
+            path: ctx.path,
+            status: ctx.status,
+            ms,
+            ip,
+            user: ctx.state.userId,
+          },
+          'request',
+        );
+      }
     }
   };
 }

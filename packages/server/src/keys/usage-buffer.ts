@@ -30,6 +30,19 @@ export class UsageBuffer implements UsageRecorder {
     this.pending.set(keyId, { atMs: at, ip });
   }
 
+  /**
+   * Takes uses another process buffered (a worker of `latchkey serve --workers N`), keeping
+   * the later one when this buffer holds the key already.
+   */
+  merge(entries: readonly UsageEntry[]): void {
+    for (const e of entries) {
+      const atMs = Date.parse(e.at);
+      if (Number.isNaN(atMs)) continue;
+      const held = this.pending.get(e.id);
+      if (!held || held.atMs <= atMs) this.pending.set(e.id, { atMs, ip: e.ip });
+    }
+  }
+
   start(intervalMs: number): void {
     this.timer = setInterval(() => void this.flush(), intervalMs);
     this.timer.unref();

@@ -11,9 +11,10 @@ import { RedisLockoutStore } from './lockout-redis-store.js';
 
 /**
  * Where the counts behind rate limits and lockouts live. With LATCHKEY_REDIS_URL both live
- * in Redis, shared by every instance; without, rate limits live in this process's memory and
- * lockouts in the database, so that `latchkey lockouts` and every process on the database
- * see them. The decisions are the core's.
+ * in Redis, shared by every instance; without, rate limits live in this process's memory (in
+ * the primary's, for the workers of `latchkey serve --workers N`) and lockouts in the
+ * database, so that `latchkey lockouts` and every process on the database see them. The
+ * decisions are the core's.
  */
 export class ProtectionStores {
   readonly requests: RequestCounter;
@@ -43,6 +44,8 @@ export class ProtectionStores {
     },
     logger: Logger,
     db: Kysely<Database>,
+    /** A worker of `latchkey serve --workers N`: without Redis, rate limits are counted by the primary. */
+    clusterWorker = false,
   ): Promise<ProtectionStores> {
     let redis: Redis | undefined;
     if (config.redisUrl) {
@@ -70,7 +73,7 @@ export class ProtectionStores {
       await backend.watch();
       lockouts = new LockoutGuard(backend, settings);
     }
-    return new ProtectionStores(new LimiterStore(redis, config.redisPrefix), lockouts);
+    return new ProtectionStores(new LimiterStore(redis, config.redisPrefix, clusterWorker), lockouts);
   }
 
   async close(): Promise<void> {
