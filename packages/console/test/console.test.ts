@@ -129,7 +129,9 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
 
     await page.getByRole('link', { name: 'Back to my keys' }).click();
-    await page.getByRole('heading', { name: 'ci-deploy' }).waitFor();
+    // The page of the new key has the same heading; wait for the list itself to be loaded.
+    await page.getByRole('heading', { name: 'My keys' }).waitFor();
+    await page.getByText(`${secret.slice(0, 7)}…`).first().waitFor();
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).not.toContain(secret);
     expect(text).toContain(`${secret.slice(0, 7)}…`);
