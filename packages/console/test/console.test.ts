@@ -131,7 +131,10 @@ describe.skipIf(!HAS_CHROMIUM)('the console in Chromium against a server', () =>
     await page.getByRole('link', { name: 'Back to my keys' }).click();
     // The page of the new key has the same heading; wait for the list itself to be loaded.
     await page.getByRole('heading', { name: 'My keys' }).waitFor();
-    await page.getByText(`${secret.slice(0, 7)}…`).first().waitFor();
+    await page
+      .getByText(`${secret.slice(0, 7)}…`)
+      .first()
+      .waitFor();
     const text = (await page.locator('main').textContent()) ?? '';
     expect(text).not.toContain(secret);
     expect(text).toContain(`${secret.slice(0, 7)}…`);
