@@ -418,9 +418,10 @@ describe('parity of the server, the msw mock and the mock HTTP server', () => {
         ['unknown event', { name: 'x', url: 'https://hooks.example.invalid/in', events: ['key.nothing'] }],
         ['no event', { name: 'x', url: 'https://hooks.example.invalid/in', events: [] }],
         ['own secret', { name: 'x', url: 'https://hooks.example.invalid/in', secret: 'whsec_AAAA' }],
+        // One character past the contract's maxLength of 500.
         [
           'long description',
-          { name: 'x', url: 'https://hooks.example.invalid/in', description: 'd'.repeat(501) },
+          { name: 'x', url: 'https://hooks.example.invalid/in', description: `${'d'.repeat(500)}d` },
         ],
       ] as const) {
         await post(`create: ${probe}`, '/api/v1/webhooks', body);
