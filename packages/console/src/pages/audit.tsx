@@ -1,37 +1,11 @@
 import type { AuditAction, AuditOutcome } from '@latchkey/client';
+import { AUDIT_ACTIONS } from '@latchkey/core';
 import { api } from '../api.js';
 import { navigate } from '../router.js';
 import { useLoad } from '../ui/async.js';
 import { Empty, formatTime, Loading, Pager, Problem } from '../ui/parts.js';
 
 const PAGE_SIZES = [10, 20, 50, 100, 200];
-const ACTIONS: AuditAction[] = [
-  'auth.login',
-  'auth.logout',
-  'auth.failed',
-  'auth.locked_out',
-  'auth.bootstrap',
-  'token.issued',
-  'key.created',
-  'key.updated',
-  'key.rotated',
-  'key.activated',
-  'key.deactivated',
-  'key.deleted',
-  'user.created',
-  'user.updated',
-  'user.password_reset',
-  'user.password_changed',
-  'user.deleted',
-  'lockout.cleared',
-  'webhook.created',
-  'webhook.updated',
-  'webhook.deleted',
-  'webhook.secret_rotated',
-  'webhook.tested',
-  'webhook.redelivered',
-  'webhook.disabled',
-];
 const FILTERS = ['action', 'outcome', 'actor_id', 'target_id', 'client_ip'] as const;
 
 export function AuditPage({ query }: { query: URLSearchParams }) {
@@ -78,7 +52,7 @@ export function AuditPage({ query }: { query: URLSearchParams }) {
           Action
           <select name="action">
             <option value="">any</option>
-            {ACTIONS.map((a) => (
+            {AUDIT_ACTIONS.map((a) => (
               <option key={a} value={a} selected={a === filters.action}>
                 {a}
               </option>
