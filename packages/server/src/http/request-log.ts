@@ -21,43 +21,22 @@ export function requestLog(logger: Logger): Middleware {
       await next();
     } finally {
       const ms = Math.round((performance.now() - started) * 10) / 10;
-      const ip = ctx.state.clientIp ?? ctx.request.socket.remoteAddress;
       const child = ctx.state.log as Logger | undefined;
       const trace = ctx.state.trace as TraceContext | undefined;
-      if (child) {
-        child.info(
-          { method: ctx.method, path: ctx.path, status: ctx.status, ms, ip, user: ctx.state.userId },
-          'request',
-        );
-      } else if (trace) {
-        lines.info(
-          {
-            requestId: ctx.state.requestId,
-            traceId: trace.traceId,
-            spanId: trace.spanId,
-            method: ctx.method,
-            path: ctx.path,
-            status: ctx.status,
-            ms,
-            ip,
-            user: ctx.state.userId,
-          },
-          'request',
-        );
-      } else {
-        lines.info(
-          {
-            requestId: ctx.state.requestId,
-            method: ctx.method,
-            path: ctx.path,
-            status: ctx.status,
-            ms,
-            ip,
-            user: ctx.state.userId,
-          },
-          'request',
-        );
+      // A child logger (made when something else in the request logged first) carries the
+      // request id and trace; otherwise they go into the line's one object.
+      const line: Record<string, unknown> = child ? {} : { requestId: ctx.state.requestId };
+      if (!child && trace) {
+        line.traceId = trace.traceId;
+        line.spanId = trace.spanId;
       }
+      line.method = ctx.method;
+      line.path = ctx.path;
+      line.status = ctx.status;
+      line.ms = ms;
+      line.ip = ctx.state.clientIp ?? ctx.request.socket.remoteAddress;
+      line.user = ctx.state.userId;
+      (child ?? lines).info(line, 'request');
     }
   };
 }
