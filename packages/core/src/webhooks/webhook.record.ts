@@ -147,28 +147,11 @@ export interface ClaimedDelivery {
 }
 
 /** The public shape of a delivery. */
-export interface DeliveryView {
-  id: string;
-  webhook_id: string;
-  event_id: string;
-  event_type: WebhookEventRecord['type'];
-  status: DeliveryStatus;
-  attempt_count: number;
-  next_attempt_at: string | null;
-  created_at: string;
-  completed_at: string | null;
+export type DeliveryView = Omit<DeliveryRecord, 'lease_owner' | 'lease_until'> & {
   /** The event as sent. */
   payload: unknown;
-  attempts: {
-    number: number;
-    at: string;
-    duration_ms: number;
-    status_code: number | null;
-    outcome: AttemptOutcome;
-    error: string | null;
-    response_body: string | null;
-  }[];
-}
+  attempts: Omit<AttemptRecord, 'id' | 'delivery_id'>[];
+};
 
 export function toDeliveryView(delivery: DeliveryWithAttempts): DeliveryView {
   return {
