@@ -24,29 +24,14 @@ export interface Config extends RulesConfig {
   database: DatabaseConfig;
   adminUsername: string | undefined;
   adminPassword: string | undefined;
-  keyPrefix: string;
   keyPepper: string | undefined;
   jwtSecret: string | undefined;
-  authMethods: AuthMethodSwitch[];
-  apiKeyHeaders: string[];
-  superuserOnly: boolean;
-  jwtTtlSeconds: number;
-  apiTokenTtlDays: number;
-  cookieSecure: boolean;
   /** Origins of browser pages that may call the API (CORS), exactly as browsers send them. */
   corsOrigins: string[];
-  passwordMinLength: number;
-  maxBodyBytes: number;
   usageFlushMs: number;
   logLevel: string;
   /** undefined: pretty at a terminal, JSON otherwise. */
   logFormat: 'json' | 'pretty' | undefined;
-  rateLimit: number;
-  rateWindowS: number;
-  lockoutAttempts: number;
-  lockoutWindowS: number;
-  lockoutDurationS: number;
-  trustedProxies: string[];
   redisUrl: string | undefined;
   redisPrefix: string;
   authCacheSize: number;
@@ -56,12 +41,6 @@ export interface Config extends RulesConfig {
   /** Processes `latchkey serve` runs through node:cluster, sharing one port and one database. */
   workers: number;
   metrics: MetricsSetting;
-  webhookAllowHttp: boolean;
-  webhookAllowedHosts: string[];
-  webhookExpiringDays: number;
-  webhookMaxAttempts: number;
-  webhookRetryBaseMs: number;
-  webhookTimeoutMs: number;
   webhookConnectTimeoutMs: number;
   webhookPollMs: number;
   webhookExpiryScanMs: number;
