@@ -2,7 +2,7 @@
 // here picks fields one by one, so that a key, a digest, a sealed value or a password hash
 // can never reach a payload by accident.
 import type { KeyRecord } from '../keys/key.record.js';
-import type { UserRecord } from '../users/user.record.js';
+import { toUserView, type UserRecord, type UserView } from '../users/user.record.js';
 
 /** The event types a webhook can subscribe to. */
 export const WEBHOOK_EVENT_TYPES = [
@@ -39,14 +39,8 @@ export interface KeyEventData {
 }
 
 /** A user as events describe it: never the password or its hash. */
-export interface UserEventData {
-  id: string;
-  username: string;
-  is_superuser: boolean;
-  is_active: boolean;
-  can_create_tokens: boolean;
-  can_verify_keys: boolean;
-}
+/** A user as the API shows it, without when it was created. */
+export type UserEventData = Omit<UserView, 'created_at'>;
 
 /** What each event's `data` holds. */
 export interface WebhookEventData {
@@ -88,16 +82,10 @@ export function keyEventData(key: KeyRecord, owner: Pick<UserRecord, 'id' | 'use
   };
 }
 
-/** The event data of a user. */
+/** The event data of a user: its public view, picked field by field there, without `created_at`. */
 export function userEventData(user: UserRecord): UserEventData {
-  return {
-    id: user.id,
-    username: user.username,
-    is_superuser: user.is_superuser,
-    is_active: user.is_active,
-    can_create_tokens: user.can_create_tokens,
-    can_verify_keys: user.can_verify_keys,
-  };
+  const { created_at: _created, ...data } = toUserView(user);
+  return data;
 }
 
 /** The JSON body of an event, exactly as it is signed and sent. */
